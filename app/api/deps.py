@@ -1,0 +1,39 @@
+"""Request dependencies as Annotated aliases; everything comes from the lifespan state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.services.container import Services
+from app.services.files import FileStore
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    async with services.session_factory() as session:
+        yield session
+
+
+def get_file_store(services: ServicesDep) -> FileStore:
+    return services.file_store
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+FileStoreDep = Annotated[FileStore, Depends(get_file_store)]

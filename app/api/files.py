@@ -1,0 +1,127 @@
+"""/v1/files: OpenAI-compatible file upload, listing, retrieval, content and deletion."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+import anyio
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from app.api.deps import FileStoreDep, SessionDep
+from app.errors import NotFound, PayloadTooLarge
+from app.schemas.errors import error_responses
+from app.schemas.files import FileDeleted, FileList, FileObject
+
+router = APIRouter(prefix="/v1/files", tags=["files"])
+
+READ_BYTES = 1024 * 1024
+# Multipart framing around the file: boundaries, part headers, a purpose field.
+MULTIPART_OVERHEAD = 64 * 1024
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "purpose": {"type": "string", "default": "assistants"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    response_model=FileObject,
+    openapi_extra=UPLOAD_BODY,
+    responses=error_responses(400, 413),
+)
+async def upload_file(request: Request, store: FileStoreDep, session: SessionDep) -> FileObject:
+    declared = request.headers.get("content-length")
+    if (
+        declared
+        and declared.isdigit()
+        and int(declared) > store.max_upload_bytes + MULTIPART_OVERHEAD
+    ):
+        raise PayloadTooLarge(
+            f"File is larger than the {store.max_upload_bytes}-byte limit", param="file"
+        )
+    row = await store.upload(
+        session=session,
+        content_type=request.headers.get("content-type", ""),
+        body=request.stream(),
+    )
+    return FileObject.of(row)
+
+
+@router.get("", response_model=FileList, responses=error_responses(400))
+async def list_files(
+    store: FileStoreDep,
+    session: SessionDep,
+    purpose: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
+    order: Literal["asc", "desc"] = "desc",
+    after: str | None = None,
+) -> FileList:
+    page = await store.list(session=session, purpose=purpose, limit=limit, order=order, after=after)
+    data = [FileObject.of(row) for row in page.rows]
+    return FileList(
+        data=data,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=page.has_more,
+    )
+
+
+@router.get("/{file_id}", response_model=FileObject, responses=error_responses(404))
+async def retrieve_file(file_id: str, store: FileStoreDep, session: SessionDep) -> FileObject:
+    return FileObject.of(await store.get(session=session, file_id=file_id))
+
+
+@router.get(
+    "/{file_id}/content",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(404)},
+)
+async def file_content(file_id: str, store: FileStoreDep, session: SessionDep) -> StreamingResponse:
+    row = await store.get(session=session, file_id=file_id)
+    try:
+        # Opened before responding: a concurrent delete unlinks the name, not this handle.
+        handle = await anyio.open_file(store.blob_path(file_id), "rb")
+    except FileNotFoundError as exc:
+        raise NotFound(f"No such file: '{file_id}'", param="file_id") from exc
+
+    async def chunks() -> AsyncIterator[bytes]:
+        async with handle:
+            while data := await handle.read(READ_BYTES):
+                yield data
+
+    media_type = mimetypes.guess_type(row.filename)[0] or "application/octet-stream"
+    headers = {"Content-Disposition": content_disposition(row.filename)}
+    headers["Content-Length"] = str(row.bytes)
+    return StreamingResponse(chunks(), media_type=media_type, headers=headers)
+
+
+@router.delete("/{file_id}", response_model=FileDeleted, responses=error_responses(404))
+async def delete_file(file_id: str, store: FileStoreDep, session: SessionDep) -> FileDeleted:
+    await store.delete(session=session, file_id=file_id)
+    return FileDeleted(id=file_id)
+
+
+def content_disposition(filename: str) -> str:
+    """ASCII fallback plus RFC 5987 UTF-8 name, so any stored name is a safe header."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

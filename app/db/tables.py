@@ -1,0 +1,69 @@
+"""Database tables. Wire shapes live in app/schemas; these are storage only."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+
+
+class FileRow(Base):
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    filename: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(64), index=True)
+    bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[int] = mapped_column(Integer)
+    # created_at has one-second resolution; listing and paging order by (created_ns, id).
+    created_ns: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class ChunkSetRow(Base):
+    """One chunking of one file with one set of parameters; its chunks hang off it."""
+
+    __tablename__ = "chunk_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    tokenizer: Mapped[str] = mapped_column(String(64))
+    chunk_capacity: Mapped[int] = mapped_column(Integer)
+    chunk_overlap: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index(
+            "ux_chunk_sets_params",
+            "file_id",
+            "model",
+            "tokenizer",
+            "chunk_capacity",
+            "chunk_overlap",
+            unique=True,
+        ),
+    )
+
+
+class ChunkRow(Base):
+    __tablename__ = "chunks"
+
+    set_id: Mapped[int] = mapped_column(
+        ForeignKey("chunk_sets.id", ondelete="CASCADE"), primary_key=True
+    )
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    tokens: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class EmbeddingCacheRow(Base):
+    """Cached vectors keyed by model identity (name + model file hash) and input text hash."""
+
+    __tablename__ = "embedding_cache"
+
+    model_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,113 @@
+"""Typed service exceptions and the single place that maps them to OpenAI's error envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """Base of every error a client can cause; carries the HTTP status and the envelope fields."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        self.headers = headers
+
+
+class InvalidRequest(ServiceError):
+    """The request is well-formed JSON/multipart but asks for something impossible."""
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMedia(ServiceError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class Overloaded(ServiceError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "queue_full"
+
+
+class Unavailable(ServiceError):
+    status_code = 503
+    error_type = "server_error"
+    code = "unavailable"
+
+
+def envelope(
+    message: str, *, error_type: str, param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+def _service_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    body = envelope(exc.message, error_type=exc.error_type, param=exc.param, code=exc.code)
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form")]
+    param = ".".join(loc) or None
+    message = first.get("msg", "Invalid request")
+    if param:
+        message = f"{message}: {param}"
+    body = envelope(message, error_type="invalid_request_error", param=param, code="invalid_value")
+    return JSONResponse(body, status_code=400)
+
+
+def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    kind = "not_found" if exc.status_code == 404 else "invalid_request_error"
+    code = "not_found" if exc.status_code == 404 else None
+    body = envelope(str(exc.detail), error_type=kind, code=code)
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    # Log the detail for operators; never echo internals to clients.
+    log.exception("unhandled error", exc_info=exc)
+    body = envelope("Internal server error", error_type="server_error", code="internal_error")
+    return JSONResponse(body, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

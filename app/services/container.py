@@ -1,0 +1,17 @@
+"""What the lifespan builds, in one typed object on `app.state.services`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.services.files import FileStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    file_store: FileStore

@@ -1,0 +1,159 @@
+"""The file store: blobs on disk under storage/, metadata rows in SQLite, kept in step."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from uuid import uuid4
+
+import anyio
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.tables import FileRow
+from app.errors import InvalidRequest, NotFound
+from app.services.uploads import ReceivedUpload, receive_upload
+
+log = logging.getLogger(__name__)
+
+PURPOSES = frozenset(
+    {"assistants", "batch", "fine-tune", "vision", "user_data", "evals", "embeddings"}
+)
+DEFAULT_PURPOSE = "assistants"
+
+
+@dataclass(frozen=True)
+class FilePage:
+    rows: Sequence[FileRow]
+    has_more: bool
+
+
+class FileStore:
+    """Owns storage/files (one blob per file id) and storage/uploads (uploads in progress)."""
+
+    def __init__(self, *, blobs_dir: Path, uploads_dir: Path, max_upload_bytes: int) -> None:
+        self.blobs_dir = blobs_dir
+        self.uploads_dir = uploads_dir
+        self.max_upload_bytes = max_upload_bytes
+
+    def blob_path(self, file_id: str) -> Path:
+        return self.blobs_dir / file_id
+
+    def prepare(self) -> None:
+        """Create the directories and drop leftovers of uploads a crash interrupted."""
+        self.blobs_dir.mkdir(parents=True, exist_ok=True)
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.uploads_dir.iterdir():
+            log.info("removing interrupted upload %s", leftover.name)
+            leftover.unlink(missing_ok=True)
+
+    async def sweep_orphans(self, *, session: AsyncSession) -> None:
+        """Remove blobs whose row never committed (a crash between rename and commit)."""
+        known = set((await session.scalars(select(FileRow.id))).all())
+        for blob in self.blobs_dir.iterdir():
+            if blob.name not in known:
+                log.info("removing orphaned blob %s", blob.name)
+                blob.unlink(missing_ok=True)
+
+    async def upload(
+        self, *, session: AsyncSession, content_type: str, body: AsyncIterator[bytes]
+    ) -> FileRow:
+        received = await receive_upload(
+            content_type=content_type,
+            body=body,
+            uploads_dir=self.uploads_dir,
+            limit=self.max_upload_bytes,
+        )
+        try:
+            purpose = _purpose(received.fields.get("purpose"))
+            return await self._commit(session=session, received=received, purpose=purpose)
+        finally:
+            received.temp_path.unlink(missing_ok=True)
+
+    async def _commit(
+        self, *, session: AsyncSession, received: ReceivedUpload, purpose: str
+    ) -> FileRow:
+        now = time.time_ns()
+        row = FileRow(
+            id=f"file_{uuid4().hex}",
+            filename=received.filename,
+            purpose=purpose,
+            bytes=received.size,
+            sha256=received.sha256,
+            created_at=now // 1_000_000_000,
+            created_ns=now,
+        )
+        session.add(row)
+        await session.flush()
+        target = self.blob_path(row.id)
+        await anyio.to_thread.run_sync(os.replace, received.temp_path, target)
+        try:
+            await session.commit()
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return row
+
+    async def get(self, *, session: AsyncSession, file_id: str) -> FileRow:
+        row = await session.get(FileRow, file_id)
+        if row is None:
+            raise NotFound(f"No such file: '{file_id}'", param="file_id")
+        return row
+
+    async def list(
+        self,
+        *,
+        session: AsyncSession,
+        purpose: str | None,
+        limit: int,
+        order: Literal["asc", "desc"],
+        after: str | None,
+    ) -> FilePage:
+        key = tuple_(FileRow.created_ns, FileRow.id)
+        query = select(FileRow)
+        if purpose is not None:
+            query = query.where(FileRow.purpose == purpose)
+        if after is not None:
+            cursor = await session.get(FileRow, after)
+            if cursor is None:
+                raise InvalidRequest(f"No such file for 'after': '{after}'", param="after")
+            bound = tuple_(cursor.created_ns, cursor.id)
+            query = query.where(key > bound if order == "asc" else key < bound)
+        ordering = (FileRow.created_ns, FileRow.id)
+        if order == "desc":
+            query = query.order_by(*(c.desc() for c in ordering))
+        else:
+            query = query.order_by(*ordering)
+        rows = (await session.scalars(query.limit(limit + 1))).all()
+        return FilePage(rows=rows[:limit], has_more=len(rows) > limit)
+
+    async def delete(self, *, session: AsyncSession, file_id: str) -> None:
+        """Row first, then blob: a reader that finds the row has already opened or will find 404."""
+        await self.get(session=session, file_id=file_id)
+        await session.execute(delete(FileRow).where(FileRow.id == file_id))
+        await session.commit()
+        await anyio.to_thread.run_sync(self._unlink, file_id)
+
+    def _unlink(self, file_id: str) -> None:
+        self.blob_path(file_id).unlink(missing_ok=True)
+
+    async def read_bytes(self, *, file_id: str) -> bytes:
+        try:
+            return await anyio.Path(self.blob_path(file_id)).read_bytes()
+        except FileNotFoundError as exc:
+            raise NotFound(f"No such file: '{file_id}'", param="file_id") from exc
+
+
+def _purpose(raw: str | None) -> str:
+    purpose = (raw or DEFAULT_PURPOSE).strip()
+    if purpose not in PURPOSES:
+        allowed = ", ".join(sorted(PURPOSES))
+        raise InvalidRequest(
+            f"Invalid purpose '{purpose}'; expected one of: {allowed}", param="purpose"
+        )
+    return purpose

@@ -1,0 +1,128 @@
+"""Incremental multipart/form-data reading: turns body chunks into part events without buffering.
+
+Starlette's own form parser spools whole files to a temp dir first; reading the stream ourselves
+lets uploads go straight to storage/, hash while streaming and stop at the size limit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from app.errors import InvalidRequest
+
+
+@dataclass
+class PartStart:
+    name: str
+    filename: str | None
+    content_type: str | None
+
+
+@dataclass
+class PartData:
+    data: bytes
+
+
+@dataclass
+class PartEnd:
+    pass
+
+
+Event = PartStart | PartData | PartEnd
+
+
+def boundary_of(content_type: str) -> bytes:
+    kind, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        raise InvalidRequest(
+            "Expected a multipart/form-data body with a 'file' field",
+            param="file",
+            code="invalid_content_type",
+        )
+    return boundary
+
+
+def _decode_header(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+# python-multipart's option parser drops RFC 5987 `filename*=charset'lang'percent-encoded`.
+_EXTENDED_FILENAME = re.compile(rb"filename\*\s*=\s*([^;]+)", re.IGNORECASE)
+
+
+def _filename(disposition: bytes, options: dict[bytes, bytes]) -> str | None:
+    extended = _EXTENDED_FILENAME.search(disposition)
+    if extended is not None:
+        charset, _, rest = _decode_header(extended.group(1).strip().strip(b'"')).partition("'")
+        _, _, encoded = rest.partition("'")
+        try:
+            return unquote(encoded, encoding=charset or "utf-8", errors="replace")
+        except LookupError:  # an unknown charset name: fall back rather than fail the upload
+            return unquote(encoded, errors="replace")
+    plain = options.get(b"filename")
+    return None if plain is None else _decode_header(plain)
+
+
+@dataclass
+class MultipartStream:
+    """Feed raw body chunks; collect the events each chunk produced."""
+
+    boundary: bytes
+    _events: list[Event] = field(default_factory=list)
+    _headers: dict[str, bytes] = field(default_factory=dict)
+    _field: bytearray = field(default_factory=bytearray)
+    _value: bytearray = field(default_factory=bytearray)
+
+    def __post_init__(self) -> None:
+        self._parser = MultipartParser(
+            self.boundary,
+            callbacks={
+                "on_part_begin": self._headers.clear,
+                "on_header_field": lambda d, s, e: self._field.extend(d[s:e]),
+                "on_header_value": lambda d, s, e: self._value.extend(d[s:e]),
+                "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_finished,
+                "on_part_data": lambda d, s, e: self._events.append(PartData(bytes(d[s:e]))),
+                "on_part_end": lambda: self._events.append(PartEnd()),
+            },
+        )
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        try:
+            self._parser.write(chunk)
+        except MultipartParseError as exc:
+            raise InvalidRequest(f"Malformed multipart body: {exc}", code="invalid_body") from exc
+        events, self._events = self._events, []
+        return events
+
+    def finish(self) -> list[Event]:
+        self._parser.finalize()
+        events, self._events = self._events, []
+        return events
+
+    def _header_end(self) -> None:
+        self._headers[bytes(self._field).decode("latin-1").lower()] = bytes(self._value)
+        self._field.clear()
+        self._value.clear()
+
+    def _headers_finished(self) -> None:
+        disposition = self._headers.get("content-disposition", b"")
+        _, options = parse_options_header(disposition)
+        name = _decode_header(options.get(b"name", b""))
+        content_type = self._headers.get("content-type")
+        self._events.append(
+            PartStart(
+                name=name,
+                filename=_filename(disposition, options),
+                content_type=None if content_type is None else _decode_header(content_type),
+            )
+        )
