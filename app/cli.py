@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from app import cli_models
 from app.config import Settings
 
 
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     _add_storage_options(serve)
     serve.set_defaults(handler=_serve)
+
+    cli_models.add_parser(commands)
     return parser
 
 
@@ -53,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = build_parser().parse_args(argv)
-    code: int = args.handler(args)
+    handler = args.handler
+    code: int = handler(args, _settings(args)) if handler is cli_models.run else handler(args)
     return code
 
 

@@ -83,10 +83,12 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form")]
-    param = ".".join(loc) or None
+    # OpenAI's `param` names the request field; the full location (union branch, list index)
+    # goes into the message.
+    param = loc[0] if loc else None
     message = first.get("msg", "Invalid request")
-    if param:
-        message = f"{message}: {param}"
+    if loc:
+        message = f"{message}: {'.'.join(loc)}"
     body = envelope(message, error_type="invalid_request_error", param=param, code="invalid_value")
     return JSONResponse(body, status_code=400)
 

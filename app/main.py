@@ -3,45 +3,60 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
 
-from app.api import files, health
+from app.api import embeddings, files, health, models
 from app.config import Settings
 from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine, create_session_factory
+from app.engine.catalog import load_catalog
+from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.errors import install_error_handlers
 from app.services.container import Services
 from app.services.files import FileStore
 
 log = logging.getLogger(__name__)
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
-def _lifespan(settings: Settings) -> Any:
+
+async def _open_store(settings: Settings) -> FileStore:
+    store = FileStore(
+        blobs_dir=settings.blobs_dir,
+        uploads_dir=settings.uploads_dir,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    settings.storage_dir.mkdir(parents=True, exist_ok=True)
+    store.prepare()
+    await anyio.to_thread.run_sync(upgrade_to_head, settings.database_url)
+    return store
+
+
+def _lifespan(settings: Settings) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.storage_dir.mkdir(parents=True, exist_ok=True)
-        store = FileStore(
-            blobs_dir=settings.blobs_dir,
-            uploads_dir=settings.uploads_dir,
-            max_upload_bytes=settings.max_upload_bytes,
-        )
-        store.prepare()
-        await anyio.to_thread.run_sync(upgrade_to_head, settings.database_url)
+        store = await _open_store(settings)
         engine = create_engine(settings.database_url)
         session_factory = create_session_factory(engine)
         async with session_factory() as session:
             await store.sweep_orphans(session=session)
+        catalog = await anyio.to_thread.run_sync(load_catalog, settings)
+        app.state.services = Services(
+            settings=settings,
+            session_factory=session_factory,
+            file_store=store,
+            catalog=catalog,
+            cl100k=TiktokenTokenizer(window=catalog.get(None).window),
+        )
         try:
-            app.state.services = Services(
-                settings=settings, session_factory=session_factory, file_store=store
-            )
             yield
         finally:
+            # Drain the batch workers before the database goes away.
+            await anyio.to_thread.run_sync(catalog.stop)
             await engine.dispose()
 
     return lifespan
@@ -51,6 +66,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="ragprep", version="0.1.0", lifespan=_lifespan(settings))
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(files.router)
+    for router in (health.router, files.router, models.router, embeddings.router):
+        app.include_router(router)
     return app

@@ -1,27 +1,56 @@
-"""Shared fixtures: a real app with its own SQLite file and storage dir per test."""
+"""Shared fixtures: the real default model; a real app per test with its own SQLite and storage."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.engine.llama import LlamaTokenizer
 from app.main import create_app
+from app.registry.prepare import prepare_default_model
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
+MODELS = REPO / "models"
 
 AppRunner = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
+@pytest.fixture(scope="session")
+def default_gguf() -> Path:
+    """The default model, built from the packaged weights once (a no-op after `make test`)."""
+    return prepare_default_model(MODELS)
+
+
+@pytest.fixture(scope="session")
+def model_tokenizer(default_gguf: Path) -> LlamaTokenizer:
+    return LlamaTokenizer(default_gguf)
+
+
+@pytest.fixture(scope="session")
+def reference() -> list[dict[str, Any]]:
+    """Texts with their sentence-transformers vectors (tests/data/minilm-reference.json)."""
+    items: list[dict[str, Any]] = json.loads((DATA / "minilm-reference.json").read_text())["items"]
+    return items
+
+
+def cosine(a: Any, b: Any) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(storage_dir=tmp_path / "storage", models_dir=REPO / "models")
+def settings(tmp_path: Path, default_gguf: Path) -> Settings:
+    return Settings(storage_dir=tmp_path / "storage", models_dir=MODELS)
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.engine.catalog import ModelCatalog
 from app.services.container import Services
 from app.services.files import FileStore
 
@@ -36,4 +37,11 @@ def get_file_store(services: ServicesDep) -> FileStore:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_catalog(services: ServicesDep) -> ModelCatalog:
+    return services.catalog
+
+
 FileStoreDep = Annotated[FileStore, Depends(get_file_store)]
+CatalogDep = Annotated[ModelCatalog, Depends(get_catalog)]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 
 class Tokenizer(Protocol):
     """A model's own tokenizer, as chunking and request validation need it."""
@@ -32,12 +35,21 @@ class Tokenizer(Protocol):
         ...
 
 
-class Embedder(Tokenizer, Protocol):
-    """A tokenizer that can also embed batches of already-tokenized sequences."""
+class Embedder(Protocol):
+    """Embeds batches of sequences already tokenized by the model's `Tokenizer`."""
 
     @property
     def dimensions(self) -> int: ...
 
-    def embed_batch(self, sequences: Sequence[Sequence[int]]) -> list[list[float]]:
+    @property
+    def special_tokens(self) -> int:
+        """Tokens added to each sequence, which count against the batch budget."""
+        ...
+
+    def embed_batch(self, sequences: Sequence[Sequence[int]]) -> npt.NDArray[np.float32]:
         """Pooled, unnormalized vectors for token sequences (special tokens are added here)."""
+        ...
+
+    def close(self) -> None:
+        """Free the model context; called once the worker has drained."""
         ...

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.engine.catalog import ModelCatalog
+from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.services.files import FileStore
 
 
@@ -15,3 +17,5 @@ class Services:
     settings: Settings
     session_factory: async_sessionmaker[AsyncSession]
     file_store: FileStore
+    catalog: ModelCatalog
+    cl100k: TiktokenTokenizer

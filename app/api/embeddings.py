@@ -1,0 +1,33 @@
+"""/v1/embeddings (and /embeddings, as LocalAI serves it): OpenAI-compatible embeddings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from app.api.deps import CatalogDep, ServicesDep
+from app.schemas.embeddings import EmbeddingRequest, EmbeddingResponse
+from app.schemas.errors import error_responses
+from app.services.embeddings import create_embeddings
+
+router = APIRouter(tags=["embeddings"])
+
+
+@router.post(
+    "/v1/embeddings",
+    response_model=EmbeddingResponse,
+    responses=error_responses(400, 404, 429),
+)
+@router.post("/embeddings", response_model=EmbeddingResponse, include_in_schema=False)
+async def embeddings(
+    request: EmbeddingRequest, catalog: CatalogDep, services: ServicesDep
+) -> Response:
+    model = catalog.get(request.model)
+    response = await create_embeddings(
+        request=request,
+        model=model,
+        cl100k=services.cl100k,
+        max_inputs=services.settings.max_inputs,
+    )
+    # Serialized by pydantic-core directly: thousands of floats through FastAPI's generic
+    # encoder would cost more than the embedding itself.
+    return Response(response.model_dump_json(), media_type="application/json")

@@ -1,0 +1,72 @@
+"""`ragprep models ...`: prepare the default model, convert HF folders, list what would load."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from app.config import Settings
+from app.registry.convert import ConversionError, convert_hf_to_gguf
+from app.registry.prepare import prepare_default_model
+from app.registry.specs import RegistryError
+
+log = logging.getLogger("ragprep")
+
+
+def _prepare(args: argparse.Namespace, settings: Settings) -> int:
+    path = prepare_default_model(settings.models_dir)
+    log.info("default model ready: %s", path)
+    return 0
+
+
+def _convert(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        out = convert_hf_to_gguf(src=args.hf_dir, dst=args.out, outtype=args.outtype)
+    except ConversionError as exc:
+        log.error("%s", exc)
+        return 1
+    log.info("wrote %s", out)
+    return 0
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    from app.api.models import card
+    from app.engine.catalog import load_catalog
+
+    catalog = load_catalog(settings)
+    try:
+        cards = [card(model).model_dump() for model in catalog]
+    finally:
+        catalog.stop()
+    print(json.dumps({"object": "list", "data": cards}, indent=2))
+    return 0
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        code: int = args.models_handler(args, settings)
+    except RegistryError as exc:
+        log.error("%s", exc)
+        return 1
+    return code
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    models = commands.add_parser("models", help="manage embedding models in models/")
+    models.add_argument("--models-dir", type=Path, help="model registry dir (RAGPREP_MODELS_DIR)")
+    actions = models.add_subparsers(dest="models_command", required=True)
+
+    prepare = actions.add_parser("prepare", help="build the default GGUF from packaged weights")
+    prepare.set_defaults(models_handler=_prepare)
+
+    convert = actions.add_parser("convert", help="convert a HF BERT folder to GGUF")
+    convert.add_argument("hf_dir", type=Path)
+    convert.add_argument("out", type=Path)
+    convert.add_argument("--outtype", choices=("f16", "f32"), default="f16")
+    convert.set_defaults(models_handler=_convert)
+
+    listing = actions.add_parser("list", help="load models/ and print what /v1/models serves")
+    listing.set_defaults(models_handler=_list)
+    models.set_defaults(handler=run)

@@ -1,0 +1,142 @@
+"""Loaded embedding models, by name and alias; what the HTTP layer asks for a model."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.config import Settings
+from app.engine.base import Tokenizer
+from app.engine.batcher import BatchEngine
+from app.engine.llama import LlamaEmbedder, LlamaTokenizer, ModelLoadError
+from app.errors import InvalidRequest, NotFound
+from app.registry.prepare import ensure_gguf, prepare_default_model
+from app.registry.specs import ModelSpec, RegistryError, discover
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    spec: ModelSpec
+    tokenizer: Tokenizer
+    engine: BatchEngine
+    dimensions: int
+    pooling: str
+    fingerprint: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def window(self) -> int:
+        return self.tokenizer.window
+
+    @property
+    def max_input_tokens(self) -> int:
+        """Longest input text, in tokens, that fits the window with the special tokens."""
+        return self.tokenizer.window - self.tokenizer.special_tokens
+
+
+class ModelCatalog:
+    def __init__(self, models: list[LoadedModel], *, default: str) -> None:
+        self._models = models
+        self._by_name = {name: m for m in models for name in m.spec.names}
+        self._default = default
+
+    def __iter__(self) -> Iterator[LoadedModel]:
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def get(self, name: str | None) -> LoadedModel:
+        if name is None or name == "":
+            return self._default_model()
+        model = self._by_name.get(name)
+        if model is None:
+            available = ", ".join(sorted(self._by_name))
+            raise NotFound(
+                f"The model '{name}' does not exist; available: {available}",
+                param="model",
+                code="model_not_found",
+            )
+        return model
+
+    def _default_model(self) -> LoadedModel:
+        if len(self._models) == 1:
+            return self._models[0]
+        if self._default in self._by_name:
+            return self._by_name[self._default]
+        raise InvalidRequest("Several models are loaded; name one in 'model'", param="model")
+
+    def stop(self) -> None:
+        for model in self._models:
+            model.engine.stop()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
+    path = ensure_gguf(spec)
+    try:
+        tokenizer = LlamaTokenizer(path, window=spec.context_size)
+        embedder = LlamaEmbedder(
+            path,
+            tokenizer=tokenizer,
+            threads=spec.threads or settings.threads or os.cpu_count() or 1,
+            batch_tokens=spec.batch or settings.batch_tokens,
+        )
+    except ModelLoadError as exc:
+        raise RegistryError(f"model {spec.name!r}: {exc}") from exc
+    engine = BatchEngine(
+        embedder=embedder,
+        batch_tokens=embedder.batch_tokens,
+        queue_size=settings.queue_size,
+        name=spec.name,
+        max_sequences=embedder.max_sequences,
+    )
+    engine.start()
+    log.info(
+        "loaded %s from %s (%d dims, %s pooling)",
+        spec.name,
+        path,
+        embedder.dimensions,
+        embedder.pooling,
+    )
+    return LoadedModel(
+        spec=spec,
+        tokenizer=tokenizer,
+        engine=engine,
+        dimensions=embedder.dimensions,
+        pooling=embedder.pooling,
+        fingerprint=file_sha256(path),
+    )
+
+
+def load_catalog(settings: Settings) -> ModelCatalog:
+    """Blocking: prepare the default model, discover models/ and load every model found."""
+    if settings.prepare_default_model:
+        prepare_default_model(settings.models_dir)
+    specs = discover(settings.models_dir)
+    if not specs:
+        raise RegistryError(f"no embedding models found in {settings.models_dir}")
+    loaded: list[LoadedModel] = []
+    try:
+        for spec in specs:
+            loaded.append(_load(spec, settings))
+    except BaseException:
+        ModelCatalog(loaded, default=settings.default_model).stop()
+        raise
+    return ModelCatalog(loaded, default=settings.default_model)

@@ -1,0 +1,150 @@
+"""llama.cpp (llama-cpp-python) implementation of the Tokenizer and Embedder interfaces.
+
+The tokenizer is a vocab-only model that request threads may share; the embedder owns the one
+decode context and must only be driven by its batch worker thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import llama_cpp
+import numpy as np
+import numpy.typing as npt
+from llama_cpp import _internals
+
+POOLING_NAMES = {
+    llama_cpp.LLAMA_POOLING_TYPE_NONE: "none",
+    llama_cpp.LLAMA_POOLING_TYPE_MEAN: "mean",
+    llama_cpp.LLAMA_POOLING_TYPE_CLS: "cls",
+    llama_cpp.LLAMA_POOLING_TYPE_LAST: "last",
+}
+
+
+class ModelLoadError(Exception):
+    """The model file is missing, corrupt or not an embedding model llama.cpp can pool."""
+
+
+def _load_model(path: Path, *, vocab_only: bool) -> _internals.LlamaModel:
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = vocab_only
+    try:
+        return _internals.LlamaModel(path_model=str(path), params=params, verbose=False)
+    except ValueError as exc:
+        raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+
+
+class LlamaTokenizer:
+    """The model's own tokenizer (WordPiece for BERT), from a vocab-only load."""
+
+    def __init__(self, path: Path, *, window: int | None = None) -> None:
+        self._model = _load_model(path, vocab_only=True)
+        # A vocab-only load leaves n_ctx_train at 0; the trained window is in the metadata.
+        self.metadata: dict[str, str] = self._model.metadata()
+        arch = self.metadata.get("general.architecture", "")
+        trained = int(self.metadata.get(f"{arch}.context_length", "0"))
+        if trained <= 0:
+            raise ModelLoadError(f"{path} does not declare {arch}.context_length")
+        self._window = min(window or trained, trained)
+        self.prefix, self.suffix = self._special_affixes()
+
+    def _special_affixes(self) -> tuple[list[int], list[int]]:
+        """Which tokens llama.cpp adds around every sequence, found by diffing one probe."""
+        probe = b"hello"
+        bare = self._model.tokenize(probe, add_bos=False, special=False)
+        full = self._model.tokenize(probe, add_bos=True, special=False)
+        for start in range(len(full) - len(bare) + 1):
+            if full[start : start + len(bare)] == bare:
+                return full[:start], full[start + len(bare) :]
+        raise ModelLoadError("could not locate the special tokens this model adds")
+
+    @property
+    def window(self) -> int:
+        return self._window
+
+    @property
+    def special_tokens(self) -> int:
+        return len(self.prefix) + len(self.suffix)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self._model.n_vocab())
+
+    def tokenize(self, text: str) -> list[int]:
+        tokens: list[int] = self._model.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        return tokens
+
+    def count(self, text: str) -> int:
+        # A zero-length output buffer makes llama_tokenize return -(token count) in one pass,
+        # without the list building of tokenize(); the splitter calls this thousands of times.
+        data = text.encode("utf-8")
+        needed = llama_cpp.llama_tokenize(self._model.vocab, data, len(data), None, 0, False, False)
+        return int(-needed if needed < 0 else needed)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        raw: bytes = self._model.detokenize(list(tokens), special=False)
+        return raw.decode("utf-8", errors="replace").strip()
+
+
+class LlamaEmbedder:
+    """One llama.cpp embedding context. Not thread-safe: exactly one thread calls embed_batch."""
+
+    def __init__(
+        self, path: Path, *, tokenizer: LlamaTokenizer, threads: int, batch_tokens: int
+    ) -> None:
+        self.tokenizer = tokenizer
+        # BERT is non-causal: every sequence must fit in one ubatch, so size it for a full window.
+        self.batch_tokens = max(batch_tokens, tokenizer.window)
+        threads = threads or os.cpu_count() or 1
+        try:
+            self._llama = llama_cpp.Llama(
+                model_path=str(path),
+                embedding=True,
+                n_ctx=self.batch_tokens,
+                n_batch=self.batch_tokens,
+                n_ubatch=self.batch_tokens,
+                n_threads=threads,
+                n_threads_batch=threads,
+                flash_attn=True,
+                verbose=False,
+            )
+        except ValueError as exc:
+            raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+        self.pooling = POOLING_NAMES.get(self._llama._ctx.pooling_type(), "unknown")
+        if self.pooling in ("none", "unknown"):
+            raise ModelLoadError(f"{path} has no sequence pooling; cannot serve embeddings")
+        self.dimensions = int(self._llama.n_embd())
+        self.max_sequences = int(self._llama.context_params.n_seq_max)
+        self._batch = _internals.LlamaBatch(
+            n_tokens=self.batch_tokens, embd=0, n_seq_max=1, verbose=False
+        )
+
+    @property
+    def special_tokens(self) -> int:
+        return self.tokenizer.special_tokens
+
+    def embed_batch(self, sequences: Sequence[Sequence[int]]) -> npt.NDArray[np.float32]:
+        """Pooled vectors (unnormalized) for sequences given without special tokens.
+
+        The caller packs at most `batch_tokens` tokens (specials included) and `max_sequences`.
+        """
+        prefix, suffix = self.tokenizer.prefix, self.tokenizer.suffix
+        self._batch.reset()
+        for seq_id, tokens in enumerate(sequences):
+            self._batch.add_sequence([*prefix, *tokens, *suffix], seq_id, True)
+        ctx = self._llama._ctx
+        ctx.kv_cache_clear()
+        ctx.decode(self._batch)
+        out = np.empty((len(sequences), self.dimensions), dtype=np.float32)
+        for seq_id in range(len(sequences)):
+            pointer = llama_cpp.llama_get_embeddings_seq(ctx.ctx, seq_id)
+            floats = ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float))
+            out[seq_id] = np.ctypeslib.as_array(floats, shape=(self.dimensions,))
+        return out
+
+    def close(self) -> None:
+        self._batch.close()
+        self._llama.close()

@@ -1,0 +1,40 @@
+"""OpenAI embeddings wire shapes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, StrictInt, StrictStr
+
+EmbeddingInput = StrictStr | list[StrictStr] | list[StrictInt] | list[list[StrictInt]]
+
+
+class EmbeddingRequest(BaseModel):
+    input: EmbeddingInput = Field(
+        description="A string, a list of strings, a list of token ids or a list of id lists."
+    )
+    model: str | None = Field(default=None, description="Model name or alias.")
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(default=None, ge=1, description="Truncate and re-normalize.")
+    user: str | None = None
+    truncate: bool = Field(
+        default=False, description="Cut inputs longer than the model window instead of a 400."
+    )
+
+
+class Embedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: Usage

@@ -1,0 +1,129 @@
+"""Token-bounded, structure-aware chunking of decoded documents (semantic-text-splitter)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from semantic_text_splitter import MarkdownSplitter, TextSplitter
+
+from app.engine.base import Tokenizer
+from app.errors import InvalidRequest
+
+# The splitter's search often re-measures a candidate it measured a few calls earlier (about one
+# call in ten on real documents); a small per-document LRU skips those without holding on to
+# the many large candidate strings a whole document produces.
+_PROBE_CACHE_SIZE = 64
+
+_Span = tuple[int, int]
+_Measured = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A slice of the decoded text, `text == source[start:end]` in str indices.
+
+    Surrounding whitespace is trimmed, except that Markdown chunks keep their first line's
+    indentation, which is meaningful there (indented code, nested lists).
+    """
+
+    index: int
+    start: int
+    end: int
+    tokens: int  # by the model's tokenizer, special tokens excluded
+    text: str
+
+
+def default_capacity(model_tokenizer: Tokenizer) -> int:
+    """The most text tokens a chunk can hold and still be embedded without truncation."""
+    return model_tokenizer.window - model_tokenizer.special_tokens
+
+
+def split_text(
+    *,
+    text: str,
+    model_tokenizer: Tokenizer,
+    capacity: int | None = None,
+    overlap: int = 0,
+    markdown: bool = False,
+    sizing_tokenizer: Tokenizer | None = None,
+) -> list[Chunk]:
+    """Split `text` into chunks of at most `capacity` tokens, in document order.
+
+    `capacity` and `overlap` are measured with `sizing_tokenizer` when given (e.g. cl100k, for
+    clients that budget in OpenAI tokens), otherwise with the model's tokenizer. Either way no
+    chunk exceeds what the model can embed. Raises InvalidRequest for impossible limits.
+    """
+    limit = default_capacity(model_tokenizer)
+    capacity = _validated_capacity(capacity, limit)
+    _validate_overlap(overlap, capacity)
+    if not text.strip():
+        return []
+    sizer = sizing_tokenizer or model_tokenizer
+    spans = _spans(text, sizer, capacity, overlap, markdown)
+    measured = _fit_window(text, spans, model_tokenizer, limit, overlap, markdown)
+    return [
+        Chunk(index=index, start=start, end=end, tokens=tokens, text=text[start:end])
+        for index, (start, end, tokens) in enumerate(measured)
+    ]
+
+
+def _validated_capacity(capacity: int | None, limit: int) -> int:
+    if capacity is None:
+        return limit
+    if not 0 < capacity <= limit:
+        raise InvalidRequest(
+            f"chunk_capacity must be between 1 and {limit} (the most tokens the embedding "
+            f"model accepts per chunk), got {capacity}",
+            param="chunk_capacity",
+        )
+    return capacity
+
+
+def _validate_overlap(overlap: int, capacity: int) -> None:
+    if not 0 <= overlap < capacity:
+        raise InvalidRequest(
+            f"chunk_overlap must be at least 0 and less than the chunk capacity ({capacity}), "
+            f"got {overlap}",
+            param="chunk_overlap",
+        )
+
+
+def _spans(
+    text: str, sizer: Tokenizer, capacity: int, overlap: int, markdown: bool, base: int = 0
+) -> list[_Span]:
+    """Chunk boundaries as str offsets, shifted by `base` (where `text` sits in the document)."""
+    count: Callable[[str], int] = functools.lru_cache(maxsize=_PROBE_CACHE_SIZE)(sizer.count)
+    splitter_type = MarkdownSplitter if markdown else TextSplitter
+    splitter = splitter_type.from_callback(count, capacity, overlap=overlap, trim=True)
+    # The Python binding reports offsets in characters (str indices), not UTF-8 bytes.
+    return [
+        (base + offset, base + offset + len(chunk))
+        for offset, chunk in splitter.chunk_indices(text)
+    ]
+
+
+def _fit_window(
+    text: str,
+    spans: list[_Span],
+    model_tokenizer: Tokenizer,
+    limit: int,
+    overlap: int,
+    markdown: bool,
+) -> list[_Measured]:
+    """Attach model token counts, re-splitting any chunk the model could not embed whole.
+
+    Only a sizing tokenizer that is thriftier than the model's produces such chunks; the counts
+    are needed for every chunk anyway, so checking costs nothing extra.
+    """
+    measured: list[_Measured] = []
+    for start, end in spans:
+        tokens = model_tokenizer.count(text[start:end])
+        if tokens <= limit:
+            measured.append((start, end, tokens))
+            continue
+        piece = text[start:end]
+        for sub_start, sub_end in _spans(piece, model_tokenizer, limit, overlap, markdown, start):
+            measured.append((sub_start, sub_end, model_tokenizer.count(text[sub_start:sub_end])))
+    return measured

@@ -1,0 +1,131 @@
+"""Turning an embeddings request into token sequences, vectors and an OpenAI response."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import anyio
+
+from app.engine.base import Tokenizer
+from app.engine.catalog import LoadedModel
+from app.errors import InvalidRequest
+from app.schemas.embeddings import Embedding, EmbeddingRequest, EmbeddingResponse, Usage
+from app.services.vectors import Vectors, encode, shape
+
+RawInput = str | list[int]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    sequences: list[list[int]]
+    prompt_tokens: int
+
+
+def split_inputs(raw: EmbeddingRequest, *, max_inputs: int) -> list[RawInput]:
+    """The request's inputs as a list of texts or token-id lists, checked for emptiness."""
+    value = raw.input
+    items: list[RawInput]
+    if isinstance(value, str):
+        items = [value]
+    elif value and isinstance(value[0], int):
+        items = [[int(i) for i in value]]  # one token-id list
+    else:
+        items = list(value)  # type: ignore[arg-type]
+    if not items:
+        raise InvalidRequest("'input' must not be empty", param="input", code="empty_input")
+    if len(items) > max_inputs:
+        raise InvalidRequest(
+            f"'input' has {len(items)} items; at most {max_inputs} are allowed per request",
+            param="input",
+            code="too_many_inputs",
+        )
+    for index, item in enumerate(items):
+        if len(item) == 0:
+            raise InvalidRequest(f"input[{index}] is empty", param="input", code="empty_input")
+    return items
+
+
+def _decode_ids(index: int, ids: list[int], vocabulary: Tokenizer) -> str:
+    try:
+        return vocabulary.detokenize(ids)
+    except (KeyError, ValueError, OverflowError) as exc:
+        raise InvalidRequest(
+            f"input[{index}] contains token ids that are not valid cl100k_base ids",
+            param="input",
+            code="invalid_token_ids",
+        ) from exc
+
+
+def _model_ids(index: int, ids: list[int], model: LoadedModel, vocab_size: int) -> list[int]:
+    if any(i < 0 or i >= vocab_size for i in ids):
+        raise InvalidRequest(
+            f"input[{index}] has token ids outside {model.name}'s vocabulary 0..{vocab_size - 1}",
+            param="input",
+            code="invalid_token_ids",
+        )
+    return ids
+
+
+def tokenize_inputs(
+    items: Sequence[RawInput], *, model: LoadedModel, cl100k: Tokenizer, truncate: bool
+) -> Prepared:
+    """Blocking (run in a worker thread): model-vocabulary token ids for every input."""
+    limit = model.max_input_tokens
+    vocab_size = getattr(model.tokenizer, "vocab_size", 0)
+    sequences: list[list[int]] = []
+    for index, item in enumerate(items):
+        if isinstance(item, str):
+            tokens = model.tokenizer.tokenize(item)
+        elif model.spec.token_ids == "model":
+            tokens = _model_ids(index, item, model, vocab_size)
+        else:
+            tokens = model.tokenizer.tokenize(_decode_ids(index, item, cl100k))
+        if len(tokens) > limit:
+            if not truncate:
+                raise InvalidRequest(
+                    f"input[{index}] has {len(tokens) + model.tokenizer.special_tokens} tokens, "
+                    f"over {model.name}'s limit of {model.window} (special tokens included); "
+                    'shorten it, chunk it with /v1/chunks, or set "truncate": true',
+                    param="input",
+                    code="context_length_exceeded",
+                )
+            tokens = tokens[:limit]
+        sequences.append(tokens)
+    specials = model.tokenizer.special_tokens * len(sequences)
+    return Prepared(sequences, sum(len(s) for s in sequences) + specials)
+
+
+def check_dimensions(request: EmbeddingRequest, model: LoadedModel) -> None:
+    if request.dimensions is not None and request.dimensions > model.dimensions:
+        raise InvalidRequest(
+            f"'dimensions' is {request.dimensions} but {model.name} has {model.dimensions}",
+            param="dimensions",
+            code="invalid_dimensions",
+        )
+
+
+async def create_embeddings(
+    *, request: EmbeddingRequest, model: LoadedModel, cl100k: Tokenizer, max_inputs: int
+) -> EmbeddingResponse:
+    check_dimensions(request, model)
+    items = split_inputs(request, max_inputs=max_inputs)
+    prepared = await anyio.to_thread.run_sync(
+        lambda: tokenize_inputs(items, model=model, cl100k=cl100k, truncate=request.truncate)
+    )
+    raw = await model.engine.embed(prepared.sequences)
+    return build_response(
+        request=request, model=model, raw=raw, prompt_tokens=prepared.prompt_tokens
+    )
+
+
+def build_response(
+    *, request: EmbeddingRequest, model: LoadedModel, raw: Vectors, prompt_tokens: int
+) -> EmbeddingResponse:
+    vectors = shape(raw, normalize=model.spec.normalize, dimensions=request.dimensions)
+    data = [
+        Embedding(index=i, embedding=encode(vector, request.encoding_format))
+        for i, vector in enumerate(vectors)
+    ]
+    usage = Usage(prompt_tokens=prompt_tokens, total_tokens=prompt_tokens)
+    return EmbeddingResponse(data=data, model=request.model or model.name, usage=usage)
