@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import anyio
 from fastapi import FastAPI
 
-from app.api import embeddings, files, health, models
+from app.api import chunks, embeddings, files, health, models
 from app.config import Settings
 from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine, create_session_factory
@@ -66,6 +66,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="ragprep", version="0.1.0", lifespan=_lifespan(settings))
     install_error_handlers(app)
-    for router in (health.router, files.router, models.router, embeddings.router):
+    for router in (health.router, files.router, chunks.router, models.router, embeddings.router):
         app.include_router(router)
     return app

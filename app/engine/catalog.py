@@ -99,7 +99,10 @@ def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
             batch_tokens=spec.batch or settings.batch_tokens,
         )
     except ModelLoadError as exc:
-        raise RegistryError(f"model {spec.name!r}: {exc}") from exc
+        raise RegistryError(
+            f"model {spec.name!r}: {exc} (declared in {spec.source}); the file may be truncated "
+            "or corrupt: replace it, or delete it and run `ragprep models prepare`"
+        ) from exc
     engine = BatchEngine(
         embedder=embedder,
         batch_tokens=embedder.batch_tokens,

@@ -1,0 +1,49 @@
+"""/v1/chunks: split a stored file by the embedding model's own tokenizer and window."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import CatalogDep, FileStoreDep, ServicesDep, SessionDep
+from app.schemas.chunks import ChunkDetail, ChunksRequest, ChunksResponse
+from app.schemas.errors import error_responses
+from app.services.chunk_store import ChunkParams, chunk_file
+
+router = APIRouter(prefix="/v1/chunks", tags=["chunks"])
+
+
+@router.post("", response_model=ChunksResponse, responses=error_responses(400, 404, 415))
+async def create_chunks(
+    request: ChunksRequest,
+    catalog: CatalogDep,
+    store: FileStoreDep,
+    session: SessionDep,
+    services: ServicesDep,
+) -> ChunksResponse:
+    params = ChunkParams(
+        model=catalog.get(request.model),
+        tokenizer=request.tokenizer,
+        capacity=request.chunk_capacity,
+        overlap=request.chunk_overlap,
+    )
+    result = await chunk_file(
+        session=session,
+        store=store,
+        file_id=request.id,
+        filename=request.filename,
+        params=params,
+        cl100k=services.cl100k,
+    )
+    return ChunksResponse(
+        id=result.file.id,
+        filename=result.file.filename,
+        chunks=[c.text for c in result.chunks],
+        model=params.model.name,
+        tokenizer=params.tokenizer,
+        chunk_capacity=result.capacity,
+        chunk_overlap=params.overlap,
+        chunk_details=[
+            ChunkDetail(index=c.index, start=c.start, end=c.end, tokens=c.tokens)
+            for c in result.chunks
+        ],
+    )
