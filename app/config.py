@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         gt=0,
         description="Most inputs waiting for the embedding worker; beyond it requests get 429.",
     )
+    embedding_cache: bool = Field(
+        default=True,
+        description="Reuse stored vectors for inputs already embedded by the same model file.",
+    )
     max_inputs: int = Field(
         default=2048, gt=0, description="Most inputs in one /v1/embeddings request."
     )

@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import anyio
 from fastapi import FastAPI
 
-from app.api import chunks, embeddings, files, health, models
+from app.api import chunks, embeddings, file_embeddings, files, health, models
 from app.config import Settings
 from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine, create_session_factory
@@ -17,6 +17,7 @@ from app.engine.catalog import load_catalog
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.errors import install_error_handlers
 from app.services.container import Services
+from app.services.embedding_cache import EmbeddingCache
 from app.services.files import FileStore
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def _lifespan(settings: Settings) -> Lifespan:
             file_store=store,
             catalog=catalog,
             cl100k=TiktokenTokenizer(window=catalog.get(None).window),
+            embedding_cache=EmbeddingCache(enabled=settings.embedding_cache),
         )
         try:
             yield
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="ragprep", version="0.1.0", lifespan=_lifespan(settings))
     install_error_handlers(app)
-    for router in (health.router, files.router, chunks.router, models.router, embeddings.router):
-        app.include_router(router)
+    routers = (health, files, file_embeddings, chunks, models, embeddings)
+    for module in routers:
+        app.include_router(module.router)
     return app

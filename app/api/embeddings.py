@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CatalogDep, ServicesDep
+from app.api.deps import CatalogDep, ServicesDep, SessionDep
 from app.schemas.embeddings import EmbeddingRequest, EmbeddingResponse
 from app.schemas.errors import error_responses
 from app.services.embeddings import create_embeddings
@@ -19,7 +19,7 @@ router = APIRouter(tags=["embeddings"])
 )
 @router.post("/embeddings", response_model=EmbeddingResponse, include_in_schema=False)
 async def embeddings(
-    request: EmbeddingRequest, catalog: CatalogDep, services: ServicesDep
+    request: EmbeddingRequest, catalog: CatalogDep, services: ServicesDep, session: SessionDep
 ) -> Response:
     model = catalog.get(request.model)
     response = await create_embeddings(
@@ -27,6 +27,8 @@ async def embeddings(
         model=model,
         cl100k=services.cl100k,
         max_inputs=services.settings.max_inputs,
+        cache=services.embedding_cache,
+        session=session,
     )
     # Serialized by pydantic-core directly: thousands of floats through FastAPI's generic
     # encoder would cost more than the embedding itself.

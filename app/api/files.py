@@ -70,11 +70,16 @@ async def list_files(
     store: FileStoreDep,
     session: SessionDep,
     purpose: str | None = None,
+    sha256: Annotated[
+        str | None, Query(description="ragprep extension: only files with this content hash.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
     order: Literal["asc", "desc"] = "desc",
     after: str | None = None,
 ) -> FileList:
-    page = await store.list(session=session, purpose=purpose, limit=limit, order=order, after=after)
+    page = await store.list(
+        session=session, purpose=purpose, sha256=sha256, limit=limit, order=order, after=after
+    )
     data = [FileObject.of(row) for row in page.rows]
     return FileList(
         data=data,

@@ -24,6 +24,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+async def end_read(session: AsyncSession) -> None:
+    """End a read transaction before writing in the same session.
+
+    In WAL mode a transaction that read and then writes cannot wait for another writer: SQLite
+    answers "database is locked" at once if anyone committed since the read began. A write
+    that opens its own transaction waits up to the busy timeout instead.
+    """
+    await session.commit()
+
+
 def create_engine(database_url: str) -> AsyncEngine:
     engine = create_async_engine(database_url)
     if engine.dialect.name == "sqlite":

@@ -28,9 +28,19 @@ class Embedding(BaseModel):
     embedding: list[float] | str
 
 
+class PromptTokensDetails(BaseModel):
+    cached_tokens: int = Field(description="Tokens of inputs served from the embedding cache.")
+
+
 class Usage(BaseModel):
     prompt_tokens: int
     total_tokens: int
+    prompt_tokens_details: PromptTokensDetails | None = None
+
+    @classmethod
+    def of(cls, tokens: int, cached: int) -> Usage:
+        details = PromptTokensDetails(cached_tokens=cached)
+        return cls(prompt_tokens=tokens, total_tokens=tokens, prompt_tokens_details=details)
 
 
 class EmbeddingResponse(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.session import end_read
 from app.db.tables import ChunkRow, ChunkSetRow, FileRow
 from app.engine.base import Tokenizer
 from app.engine.catalog import LoadedModel
@@ -65,6 +66,7 @@ async def chunk_file(
     chunks = await anyio.to_thread.run_sync(
         lambda: _split(data, file.filename, params, capacity, _sizer(params, cl100k))
     )
+    await end_read(session)
     await _save(session, file_id=file_id, params=params, capacity=capacity, chunks=chunks)
     return ChunkSet(file=file, capacity=capacity, chunks=chunks)
 

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.engine.base import Tokenizer
 from app.engine.catalog import LoadedModel
 from app.errors import InvalidRequest
 from app.schemas.embeddings import Embedding, EmbeddingRequest, EmbeddingResponse, Usage
-from app.services.vectors import Vectors, encode, shape
+from app.services.embedding_cache import EmbeddingCache
+from app.services.vectors import encode, shape
 
 RawInput = str | list[int]
 
@@ -106,26 +108,27 @@ def check_dimensions(request: EmbeddingRequest, model: LoadedModel) -> None:
 
 
 async def create_embeddings(
-    *, request: EmbeddingRequest, model: LoadedModel, cl100k: Tokenizer, max_inputs: int
+    *,
+    request: EmbeddingRequest,
+    model: LoadedModel,
+    cl100k: Tokenizer,
+    max_inputs: int,
+    cache: EmbeddingCache,
+    session: AsyncSession,
 ) -> EmbeddingResponse:
     check_dimensions(request, model)
     items = split_inputs(request, max_inputs=max_inputs)
     prepared = await anyio.to_thread.run_sync(
         lambda: tokenize_inputs(items, model=model, cl100k=cl100k, truncate=request.truncate)
     )
-    raw = await model.engine.embed(prepared.sequences)
-    return build_response(
-        request=request, model=model, raw=raw, prompt_tokens=prepared.prompt_tokens
-    )
-
-
-def build_response(
-    *, request: EmbeddingRequest, model: LoadedModel, raw: Vectors, prompt_tokens: int
-) -> EmbeddingResponse:
-    vectors = shape(raw, normalize=model.spec.normalize, dimensions=request.dimensions)
+    result = await cache.embed(session=session, model=model, sequences=prepared.sequences)
+    vectors = shape(result.vectors, normalize=model.spec.normalize, dimensions=request.dimensions)
     data = [
         Embedding(index=i, embedding=encode(vector, request.encoding_format))
         for i, vector in enumerate(vectors)
     ]
-    usage = Usage(prompt_tokens=prompt_tokens, total_tokens=prompt_tokens)
+    specials = model.tokenizer.special_tokens
+    hits = zip(prepared.sequences, result.hits, strict=True)
+    cached = sum(len(s) + specials for s, hit in hits if hit)
+    usage = Usage.of(prepared.prompt_tokens, cached)
     return EmbeddingResponse(data=data, model=request.model or model.name, usage=usage)

@@ -15,6 +15,7 @@ import anyio
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.session import end_read
 from app.db.tables import FileRow
 from app.errors import InvalidRequest, NotFound
 from app.services.uploads import ReceivedUpload, receive_upload
@@ -111,6 +112,7 @@ class FileStore:
         session: AsyncSession,
         purpose: str | None,
         limit: int,
+        sha256: str | None = None,
         order: Literal["asc", "desc"],
         after: str | None,
     ) -> FilePage:
@@ -118,6 +120,8 @@ class FileStore:
         query = select(FileRow)
         if purpose is not None:
             query = query.where(FileRow.purpose == purpose)
+        if sha256 is not None:
+            query = query.where(FileRow.sha256 == sha256.lower())
         if after is not None:
             cursor = await session.get(FileRow, after)
             if cursor is None:
@@ -135,8 +139,11 @@ class FileStore:
     async def delete(self, *, session: AsyncSession, file_id: str) -> None:
         """Row first, then blob: a reader that finds the row has already opened or will find 404."""
         await self.get(session=session, file_id=file_id)
-        await session.execute(delete(FileRow).where(FileRow.id == file_id))
+        await end_read(session)
+        result = await session.execute(delete(FileRow).where(FileRow.id == file_id))
         await session.commit()
+        if result.rowcount == 0:  # type: ignore[attr-defined]  # a concurrent delete won
+            raise NotFound(f"No such file: '{file_id}'", param="file_id")
         await anyio.to_thread.run_sync(self._unlink, file_id)
 
     def _unlink(self, file_id: str) -> None:

@@ -1,0 +1,74 @@
+"""POST /v1/files/{id}/embeddings: chunks and vectors of a stored file; NDJSON on request."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Header, Response
+from fastapi.responses import StreamingResponse
+
+from app.api.deps import CatalogDep, FileStoreDep, ServicesDep, SessionDep
+from app.schemas.embeddings import Usage
+from app.schemas.errors import error_responses
+from app.schemas.file_embeddings import FileEmbeddingsRequest, FileEmbeddingsResponse
+from app.services.chunk_store import ChunkParams, ChunkSet, chunk_file
+from app.services.file_embeddings import FileEmbedder
+
+router = APIRouter(prefix="/v1/files", tags=["files"])
+NDJSON = "application/x-ndjson"
+
+
+@router.post(
+    "/{file_id}/embeddings",
+    response_model=FileEmbeddingsResponse,
+    responses={200: {"content": {NDJSON: {}}}, **error_responses(400, 404, 415, 429)},
+)
+async def embed_file(
+    file_id: str,
+    request: FileEmbeddingsRequest,
+    catalog: CatalogDep,
+    store: FileStoreDep,
+    session: SessionDep,
+    services: ServicesDep,
+    accept: str = Header(default="application/json"),
+) -> Response:
+    params = ChunkParams(
+        model=catalog.get(request.model),
+        tokenizer=request.tokenizer,
+        capacity=request.chunk_capacity,
+        overlap=request.chunk_overlap,
+    )
+    chunk_set = await chunk_file(
+        session=session,
+        store=store,
+        file_id=file_id,
+        filename=None,
+        params=params,
+        cl100k=services.cl100k,
+    )
+    embedder = FileEmbedder(
+        params=params,
+        cl100k=services.cl100k,
+        cache=services.embedding_cache,
+        session_factory=services.session_factory,
+        encoding_format=request.encoding_format,
+    )
+    if NDJSON in accept:
+        return StreamingResponse(_ndjson(embedder, chunk_set), media_type=NDJSON)
+    data = [item async for step in embedder.stream(chunk_set) for item in step]
+    tokens = embedder.usage(chunk_set)
+    specials = params.model.tokenizer.special_tokens
+    cached = sum(item.tokens + specials for item in data if item.cached)
+    body = FileEmbeddingsResponse(
+        file_id=file_id,
+        filename=chunk_set.file.filename,
+        model=params.model.name,
+        data=data,
+        usage=Usage.of(tokens, cached),
+    )
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+async def _ndjson(embedder: FileEmbedder, chunk_set: ChunkSet) -> AsyncIterator[bytes]:
+    async for step in embedder.stream(chunk_set):
+        yield b"".join(item.model_dump_json().encode() + b"\n" for item in step)

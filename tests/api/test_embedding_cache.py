@@ -1,0 +1,67 @@
+"""The embedding cache: shared by requests, survives restarts, keyed by the model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.config import Settings
+from app.registry.convert import convert_hf_to_gguf
+from app.registry.prepare import DEFAULT_CONFIG, DEFAULT_GGUF_NAME, packaged_default_weights
+from tests.conftest import AppRunner
+
+TEXTS = ["Cache me once.", "Cache me twice.", "A third sentence."]
+
+
+async def embed(client: httpx.AsyncClient, inputs: Any) -> dict[str, Any]:
+    response = await client.post("/v1/embeddings", json={"input": inputs})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def cached_tokens(body: dict[str, Any]) -> int:
+    return int(body["usage"]["prompt_tokens_details"]["cached_tokens"])
+
+
+async def test_repeated_inputs_are_served_from_the_cache(
+    run_app: AppRunner, settings: Settings
+) -> None:
+    async with run_app(settings) as client:
+        first = await embed(client, TEXTS[:2])
+        assert cached_tokens(first) == 0
+        second = await embed(client, TEXTS)
+        assert 0 < cached_tokens(second) < second["usage"]["prompt_tokens"]
+        assert second["data"][0]["embedding"] == first["data"][0]["embedding"]
+    async with run_app(settings) as client:  # persisted in SQLite across restarts
+        again = await embed(client, TEXTS)
+        assert cached_tokens(again) == again["usage"]["prompt_tokens"]
+        assert [d["embedding"] for d in again["data"]] == [d["embedding"] for d in second["data"]]
+
+
+async def test_cache_can_be_turned_off(run_app: AppRunner, settings: Settings) -> None:
+    async with run_app(settings.model_copy(update={"embedding_cache": False})) as client:
+        await embed(client, TEXTS)
+        assert cached_tokens(await embed(client, TEXTS)) == 0
+
+
+async def test_a_changed_model_file_never_serves_stale_vectors(
+    run_app: AppRunner, settings: Settings, tmp_path: Path, default_gguf: Path
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "all-MiniLM-L6-v2.yaml").write_text(DEFAULT_CONFIG)
+    (models / DEFAULT_GGUF_NAME).symlink_to(default_gguf)
+    configured = settings.model_copy(update={"models_dir": models, "prepare_default_model": False})
+    async with run_app(configured) as client:
+        await embed(client, TEXTS)
+        assert cached_tokens(await embed(client, TEXTS)) > 0
+    # Same name, different file (f32 weights): a new model identity.
+    (models / DEFAULT_GGUF_NAME).unlink()
+    convert_hf_to_gguf(
+        src=packaged_default_weights(), dst=models / DEFAULT_GGUF_NAME, outtype="f32"
+    )
+    async with run_app(configured) as client:
+        assert cached_tokens(await embed(client, TEXTS)) == 0

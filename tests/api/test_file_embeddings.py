@@ -1,0 +1,81 @@
+"""POST /v1/files/{id}/embeddings: chunk and embed a stored file in one call, or as NDJSON."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.api.test_chunks import DOCS, upload_doc
+from tests.api.test_files import assert_error
+from tests.conftest import cosine
+
+
+async def test_one_call_equals_chunks_then_embeddings(client: httpx.AsyncClient) -> None:
+    file_id = await upload_doc(client, "fastapi-readme.md")
+    response = await client.post(f"/v1/files/{file_id}/embeddings", json={"chunk_capacity": 200})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["object"] == "list" and body["file_id"] == file_id
+    assert body["filename"] == "fastapi-readme.md" and body["model"] == "all-MiniLM-L6-v2"
+    chunks = (await client.post("/v1/chunks", json={"id": file_id, "chunk_capacity": 200})).json()
+    assert [d["text"] for d in body["data"]] == chunks["chunks"]
+    assert [d["index"] for d in body["data"]] == list(range(len(chunks["chunks"])))
+    for item, detail in zip(body["data"], chunks["chunk_details"], strict=True):
+        assert (item["start"], item["end"], item["tokens"]) == (
+            detail["start"],
+            detail["end"],
+            detail["tokens"],
+        )
+    direct = (await client.post("/v1/embeddings", json={"input": chunks["chunks"]})).json()
+    for item, plain in zip(body["data"], direct["data"], strict=True):
+        assert cosine(item["embedding"], plain["embedding"]) > 0.99999
+    assert body["usage"]["prompt_tokens"] == direct["usage"]["prompt_tokens"]
+    assert not any(item["cached"] for item in body["data"])
+    assert (
+        direct["usage"]["prompt_tokens_details"]["cached_tokens"]
+        == direct["usage"]["prompt_tokens"]
+    )
+
+
+async def test_ndjson_streams_one_chunk_per_line(client: httpx.AsyncClient) -> None:
+    file_id = await upload_doc(client, "gpl-3.txt")
+    plain = await client.post(f"/v1/files/{file_id}/embeddings", json={"chunk_capacity": 128})
+    expected = plain.json()["data"]
+    lines = []
+    async with client.stream(
+        "POST",
+        f"/v1/files/{file_id}/embeddings",
+        json={"chunk_capacity": 128, "encoding_format": "base64"},
+        headers={"accept": "application/x-ndjson"},
+    ) as response:
+        assert response.headers["content-type"].startswith("application/x-ndjson")
+        async for line in response.aiter_lines():
+            if line:
+                lines.append(json.loads(line))
+    assert [item["index"] for item in lines] == list(range(len(expected)))
+    assert all(item["cached"] for item in lines)  # the plain call above filled the cache
+    assert all(isinstance(item["embedding"], str) for item in lines)
+    assert len(expected) > 64  # spans several streaming steps
+
+
+async def test_errors(client: httpx.AsyncClient) -> None:
+    missing = await client.post("/v1/files/file_nope/embeddings", json={})
+    assert_error(missing, 404)
+    png_id = await upload_doc(client, "x.png", b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    assert_error(await client.post(f"/v1/files/{png_id}/embeddings", json={}), 415)
+    text_id = await upload_doc(client, "paris.txt", (DOCS / "paris.txt").read_bytes())
+    bad = await client.post(f"/v1/files/{text_id}/embeddings", json={"chunk_capacity": 9999})
+    assert_error(bad, 400, param="chunk_capacity")
+    assert_error(await client.post(f"/v1/files/{text_id}/embeddings", json={"model": "nope"}), 404)
+
+
+async def test_files_can_be_found_by_content_hash(client: httpx.AsyncClient) -> None:
+    import hashlib
+
+    data = (DOCS / "paris.txt").read_bytes()
+    file_id = await upload_doc(client, "paris.txt", data)
+    await upload_doc(client, "other.txt", b"something else")
+    digest = hashlib.sha256(data).hexdigest()
+    found = (await client.get("/v1/files", params={"sha256": digest})).json()["data"]
+    assert [f["id"] for f in found] == [file_id]
