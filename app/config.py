@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
+
+# Read as "a,b,c" (or a JSON list) rather than pydantic-settings' JSON-only list parsing.
+CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -61,6 +66,38 @@ class Settings(BaseSettings):
     max_inputs: int = Field(
         default=2048, gt=0, description="Most inputs in one /v1/embeddings request."
     )
+    max_request_tokens: int = Field(
+        default=300_000,
+        gt=0,
+        description="Most tokens, all inputs together, in one /v1/embeddings request (else 400).",
+    )
+    max_json_bytes: int = Field(
+        default=16 * MIB,
+        gt=0,
+        description="Largest request body of every route but uploads, in bytes (larger: 413).",
+    )
+    api_keys: CommaList = Field(
+        default_factory=list,
+        repr=False,
+        description="Comma-separated API keys; with any key set, /v1 routes need a Bearer key.",
+    )
+    api_key_file: Path | None = Field(
+        default=None,
+        description="File of API keys, one per line (blank lines and # comments ignored).",
+    )
+    cors_origins: CommaList = Field(
+        default_factory=list,
+        description="Comma-separated origins allowed by CORS; empty: no CORS headers at all.",
+    )
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            items = json.loads(text) if text.startswith("[") else text.split(",")
+            return [str(item).strip() for item in items if str(item).strip()]
+        return value
 
     @model_validator(mode="after")
     def _default_database_url(self) -> Settings:

@@ -40,6 +40,13 @@ class InvalidRequest(ServiceError):
     """The request is well-formed JSON/multipart but asks for something impossible."""
 
 
+class Unauthorized(ServiceError):
+    """Missing or wrong API key; OpenAI answers these with type invalid_request_error too."""
+
+    status_code = 401
+    code = "invalid_api_key"
+
+
 class NotFound(ServiceError):
     status_code = 404
     code = "not_found"
@@ -79,9 +86,20 @@ def _service_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+def _json_error(first: dict[str, Any]) -> JSONResponse:
+    # Its location is a character offset, not a field: say where, and name no param.
+    reason = first.get("ctx", {}).get("error", "invalid JSON")
+    offset = first["loc"][-1]
+    message = f"The body is not valid JSON: {reason} (at character {offset})"
+    body = envelope(message, error_type="invalid_request_error", code="invalid_json")
+    return JSONResponse(body, status_code=400)
+
+
 def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") == "json_invalid":
+        return _json_error(first)
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form")]
     # OpenAI's `param` names the request field; the full location (union branch, list index)
     # goes into the message.

@@ -8,14 +8,20 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app.api import chunks, embeddings, file_embeddings, files, health, models
+from app.api.body_limit import BodyLimit
+from app.api.deps import RequireApiKey
+from app.api.openapi import install_openapi
+from app.api.security import load_api_keys
 from app.config import Settings
 from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine, create_session_factory
 from app.engine.catalog import load_catalog
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.errors import install_error_handlers
+from app.schemas.errors import error_responses
 from app.services.container import Services
 from app.services.embedding_cache import EmbeddingCache
 from app.services.files import FileStore
@@ -67,8 +73,28 @@ def _lifespan(settings: Settings) -> Lifespan:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="ragprep", version="0.1.0", lifespan=_lifespan(settings))
+    # Read once here, so a missing or empty key file stops start-up instead of failing open.
+    app.state.api_keys = load_api_keys(settings)
     install_error_handlers(app)
-    routers = (health, files, file_embeddings, chunks, models, embeddings)
-    for module in routers:
-        app.include_router(module.router)
+    app.include_router(health.router)
+    for module in (files, file_embeddings, chunks, models, embeddings):
+        app.include_router(
+            module.router, dependencies=[RequireApiKey], responses=error_responses(401)
+        )
+    _install_middleware(app, settings)
+    install_openapi(app)
     return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    # The streaming upload is exempt: it enforces max_upload_bytes itself while writing to disk.
+    exempt = {("POST", "/v1/files")}
+    app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes, exempt=exempt)
+    if settings.cors_origins:  # added last: outermost, so even a 413 carries CORS headers
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Retry-After"],
+        )

@@ -12,7 +12,7 @@ from app.services.chunk_store import ChunkParams, chunk_file
 router = APIRouter(prefix="/v1/chunks", tags=["chunks"])
 
 
-@router.post("", response_model=ChunksResponse, responses=error_responses(400, 404, 415))
+@router.post("", response_model=ChunksResponse, responses=error_responses(400, 404, 413, 415))
 async def create_chunks(
     request: ChunksRequest,
     catalog: CatalogDep,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.security import require_api_key
 from app.config import Settings
 from app.engine.catalog import ModelCatalog
 from app.services.container import Services
@@ -45,3 +46,6 @@ def get_catalog(services: ServicesDep) -> ModelCatalog:
 
 FileStoreDep = Annotated[FileStore, Depends(get_file_store)]
 CatalogDep = Annotated[ModelCatalog, Depends(get_catalog)]
+
+# For router-level `dependencies=[...]`: a no-op unless API keys are configured.
+RequireApiKey = Depends(require_api_key)

@@ -15,7 +15,7 @@ router = APIRouter(tags=["embeddings"])
 @router.post(
     "/v1/embeddings",
     response_model=EmbeddingResponse,
-    responses=error_responses(400, 404, 429),
+    responses=error_responses(400, 404, 413, 429, 503),
 )
 @router.post("/embeddings", response_model=EmbeddingResponse, include_in_schema=False)
 async def embeddings(
@@ -27,6 +27,7 @@ async def embeddings(
         model=model,
         cl100k=services.cl100k,
         max_inputs=services.settings.max_inputs,
+        max_request_tokens=services.settings.max_request_tokens,
         cache=services.embedding_cache,
         session=session,
     )

@@ -21,7 +21,7 @@ NDJSON = "application/x-ndjson"
 @router.post(
     "/{file_id}/embeddings",
     response_model=FileEmbeddingsResponse,
-    responses={200: {"content": {NDJSON: {}}}, **error_responses(400, 404, 415, 429)},
+    responses={200: {"content": {NDJSON: {}}}, **error_responses(400, 404, 413, 415, 429, 503)},
 )
 async def embed_file(
     file_id: str,

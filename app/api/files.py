@@ -97,7 +97,11 @@ async def retrieve_file(file_id: str, store: FileStoreDep, session: SessionDep) 
 @router.get(
     "/{file_id}/content",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(404)},
+    responses={
+        # The media type is guessed from the stored filename, so any type may come back.
+        200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+        **error_responses(404),
+    },
 )
 async def file_content(file_id: str, store: FileStoreDep, session: SessionDep) -> StreamingResponse:
     row = await store.get(session=session, file_id=file_id)

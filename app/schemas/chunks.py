@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
+
+from app.schemas.common import Text
 
 SizingTokenizer = Literal["model", "cl100k_base"]
 
 
 class ChunksRequest(BaseModel):
-    id: str = Field(description="Id of a stored file (from POST /v1/files).")
-    filename: str | None = Field(default=None, description="If given, must match the file.")
-    chunk_capacity: int | None = Field(
+    id: Text = Field(description="Id of a stored file (from POST /v1/files).")
+    filename: Text | None = Field(default=None, description="If given, must match the file.")
+    chunk_capacity: StrictInt | None = Field(
         default=None,
         description="Most tokens per chunk; default: the model window minus its special tokens.",
+        json_schema_extra={"minimum": 1},  # documented only: the 400 names the model's maximum
     )
-    chunk_overlap: int = Field(default=0, description="Tokens shared by consecutive chunks.")
-    model: str | None = Field(default=None, description="Embedding model whose tokenizer sizes.")
+    chunk_overlap: StrictInt = Field(
+        default=0,
+        description="Tokens shared by consecutive chunks (less than the capacity).",
+        json_schema_extra={"minimum": 0},
+    )
+    model: Text | None = Field(default=None, description="Embedding model whose tokenizer sizes.")
     tokenizer: SizingTokenizer = Field(
         default="model",
         description="Count capacity in the model's tokens, or in cl100k_base (as LlamaEdge).",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator
+
+from app.schemas.common import Text, utf8
 
 EmbeddingInput = StrictStr | list[StrictStr] | list[StrictInt] | list[list[StrictInt]]
 
@@ -13,13 +15,24 @@ class EmbeddingRequest(BaseModel):
     input: EmbeddingInput = Field(
         description="A string, a list of strings, a list of token ids or a list of id lists."
     )
-    model: str | None = Field(default=None, description="Model name or alias.")
+    model: Text | None = Field(default=None, description="Model name or alias.")
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(default=None, ge=1, description="Truncate and re-normalize.")
-    user: str | None = None
+    dimensions: StrictInt | None = Field(
+        default=None, ge=1, description="Truncate and re-normalize."
+    )
+    user: Text | None = None
     truncate: bool = Field(
         default=False, description="Cut inputs longer than the model window instead of a 400."
     )
+
+    @field_validator("input")
+    @classmethod
+    def _utf8_texts(cls, value: EmbeddingInput) -> EmbeddingInput:
+        # Checked after the union picked its branch, so its errors keep their plain location.
+        for item in [value] if isinstance(value, str) else value:
+            if isinstance(item, str):
+                utf8(item)
+        return value
 
 
 class Embedding(BaseModel):

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from app.schemas.chunks import SizingTokenizer
+from app.schemas.common import Text
 from app.schemas.embeddings import Usage
 
 
 class FileEmbeddingsRequest(BaseModel):
-    model: str | None = Field(default=None, description="Model name or alias.")
-    chunk_capacity: int | None = Field(default=None, description="As in /v1/chunks.")
-    chunk_overlap: int = Field(default=0, description="As in /v1/chunks.")
+    model: Text | None = Field(default=None, description="Model name or alias.")
+    chunk_capacity: StrictInt | None = Field(
+        default=None, description="As in /v1/chunks.", json_schema_extra={"minimum": 1}
+    )
+    chunk_overlap: StrictInt = Field(
+        default=0, description="As in /v1/chunks.", json_schema_extra={"minimum": 0}
+    )
     tokenizer: SizingTokenizer = "model"
     encoding_format: Literal["float", "base64"] = "float"
 

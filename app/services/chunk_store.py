@@ -15,7 +15,7 @@ from app.engine.base import Tokenizer
 from app.engine.catalog import LoadedModel
 from app.errors import InvalidRequest
 from app.schemas.chunks import SizingTokenizer
-from app.services.chunking import Chunk, default_capacity, split_text
+from app.services.chunking import Chunk, checked_sizes, split_text
 from app.services.files import FileStore
 from app.services.text import decode_text, is_markdown
 
@@ -56,9 +56,8 @@ async def chunk_file(
             param="filename",
             code="filename_mismatch",
         )
-    capacity = (
-        default_capacity(params.model.tokenizer) if params.capacity is None else params.capacity
-    )
+    # Checked before the lookup: an unchecked size (say 10**30) would overflow SQLite's INTEGER.
+    capacity = checked_sizes(params.model.tokenizer, params.capacity, params.overlap)
     stored = await _stored(session, file_id=file_id, params=params, capacity=capacity)
     if stored is not None:
         return ChunkSet(file=file, capacity=capacity, chunks=stored)
@@ -67,7 +66,10 @@ async def chunk_file(
         lambda: _split(data, file.filename, params, capacity, _sizer(params, cl100k))
     )
     await end_read(session)
-    await _save(session, file_id=file_id, params=params, capacity=capacity, chunks=chunks)
+    if not await _save(session, file_id=file_id, params=params, capacity=capacity, chunks=chunks):
+        # The rollback expired `file` (reading it now would be lazy IO: a 500); reload it,
+        # which is a 404 if a concurrent delete is why the save failed.
+        file = await store.get(session=session, file_id=file_id)
     return ChunkSet(file=file, capacity=capacity, chunks=chunks)
 
 
@@ -118,7 +120,8 @@ async def _stored(
 
 async def _save(
     session: AsyncSession, *, file_id: str, params: ChunkParams, capacity: int, chunks: list[Chunk]
-) -> None:
+) -> bool:
+    """Store the chunk set; False if a concurrent request or delete got in first."""
     chunk_set = ChunkSetRow(
         file_id=file_id,
         model=params.model.name,
@@ -145,3 +148,5 @@ async def _save(
         # A concurrent identical request stored the same chunks first, or the file was
         # deleted meanwhile (foreign key); either way nothing of ours is half-stored.
         await session.rollback()
+        return False
+    return True

@@ -56,8 +56,7 @@ def split_text(
     chunk exceeds what the model can embed. Raises InvalidRequest for impossible limits.
     """
     limit = default_capacity(model_tokenizer)
-    capacity = _validated_capacity(capacity, limit)
-    _validate_overlap(overlap, capacity)
+    capacity = checked_sizes(model_tokenizer, capacity, overlap)
     if not text.strip():
         return []
     sizer = sizing_tokenizer or model_tokenizer
@@ -67,6 +66,13 @@ def split_text(
         Chunk(index=index, start=start, end=end, tokens=tokens, text=text[start:end])
         for index, (start, end, tokens) in enumerate(measured)
     ]
+
+
+def checked_sizes(model_tokenizer: Tokenizer, capacity: int | None, overlap: int) -> int:
+    """The capacity to use, with both sizes checked (400 otherwise) against the model window."""
+    capacity = _validated_capacity(capacity, default_capacity(model_tokenizer))
+    _validate_overlap(overlap, capacity)
+    return capacity
 
 
 def _validated_capacity(capacity: int | None, limit: int) -> int:

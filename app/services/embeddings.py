@@ -69,6 +69,19 @@ def _model_ids(index: int, ids: list[int], model: LoadedModel, vocab_size: int) 
     return ids
 
 
+def _text_tokens(index: int, text: str, model: LoadedModel) -> list[int]:
+    tokens = model.tokenizer.tokenize(text)
+    if not tokens:
+        # Whitespace and control characters tokenize to nothing: the vector would be the same
+        # meaningless one for all of them, so this is an empty input like "".
+        raise InvalidRequest(
+            f"input[{index}] has no text to embed (only whitespace or control characters)",
+            param="input",
+            code="empty_input",
+        )
+    return tokens
+
+
 def tokenize_inputs(
     items: Sequence[RawInput], *, model: LoadedModel, cl100k: Tokenizer, truncate: bool
 ) -> Prepared:
@@ -78,11 +91,11 @@ def tokenize_inputs(
     sequences: list[list[int]] = []
     for index, item in enumerate(items):
         if isinstance(item, str):
-            tokens = model.tokenizer.tokenize(item)
+            tokens = _text_tokens(index, item, model)
         elif model.spec.token_ids == "model":
             tokens = _model_ids(index, item, model, vocab_size)
         else:
-            tokens = model.tokenizer.tokenize(_decode_ids(index, item, cl100k))
+            tokens = _text_tokens(index, _decode_ids(index, item, cl100k), model)
         if len(tokens) > limit:
             if not truncate:
                 raise InvalidRequest(
@@ -107,12 +120,24 @@ def check_dimensions(request: EmbeddingRequest, model: LoadedModel) -> None:
         )
 
 
+def check_total_tokens(prepared: Prepared, limit: int) -> None:
+    """One request may not monopolize the queue: the total is capped, as OpenAI caps it."""
+    if prepared.prompt_tokens > limit:
+        raise InvalidRequest(
+            f"The inputs have {prepared.prompt_tokens} tokens in total (special tokens "
+            f"included); at most {limit} are allowed per request: split it into several requests",
+            param="input",
+            code="max_tokens_per_request",
+        )
+
+
 async def create_embeddings(
     *,
     request: EmbeddingRequest,
     model: LoadedModel,
     cl100k: Tokenizer,
     max_inputs: int,
+    max_request_tokens: int,
     cache: EmbeddingCache,
     session: AsyncSession,
 ) -> EmbeddingResponse:
@@ -121,6 +146,7 @@ async def create_embeddings(
     prepared = await anyio.to_thread.run_sync(
         lambda: tokenize_inputs(items, model=model, cl100k=cl100k, truncate=request.truncate)
     )
+    check_total_tokens(prepared, max_request_tokens)
     result = await cache.embed(session=session, model=model, sequences=prepared.sequences)
     vectors = shape(result.vectors, normalize=model.spec.normalize, dimensions=request.dimensions)
     data = [

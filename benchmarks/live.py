@@ -1,0 +1,126 @@
+"""A real `ragprep serve` subprocess on 127.0.0.1, for the soak run and the tests that need
+signals, process memory or raw sockets. One place, shared by benchmarks/ and tests/.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = REPO / "models"
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _command(port: int, storage: Path, models: Path) -> list[str]:
+    script = Path(sys.executable).with_name("ragprep")
+    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+    options = ["--host", HOST, "--port", str(port), "--storage-dir", str(storage)]
+    return [*launcher, "serve", *options, "--models-dir", str(models)]
+
+
+@dataclass
+class LiveServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    storage: Path
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def rss_bytes(self) -> int:
+        """Resident memory now, from /proc (Linux)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS line")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, sig: int) -> None:
+        self.process.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+def _wait_healthy(server: LiveServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    server.kill()
+    raise TimeoutError(f"server not healthy after {timeout}s:\n{server.log()}")
+
+
+def start_server(
+    storage: Path,
+    *,
+    env: dict[str, str] | None = None,
+    models: Path = MODELS,
+    timeout: float = 60.0,
+) -> LiveServer:
+    """Start and wait for /health. Only `env` configures it: inherited RAGPREP_* are dropped."""
+    storage.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RAGPREP_")}
+    log_path = storage.parent / f"server-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            _command(port, storage, models),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**clean, **(env or {})},
+            cwd=REPO,
+        )
+    server = LiveServer(process=process, port=port, storage=storage, log_path=log_path)
+    _wait_healthy(server, timeout)
+    return server
+
+
+@contextmanager
+def live_server(
+    storage: Path, *, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> Iterator[LiveServer]:
+    """A started server, killed on exit if the caller did not stop it."""
+    server = start_server(storage, env=env, timeout=timeout)
+    try:
+        yield server
+    finally:
+        server.kill()
