@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
-from app import cli_models
+from app import cli_ingest, cli_models
 from app.config import Settings
 
 
@@ -33,8 +35,15 @@ def _serve(args: argparse.Namespace) -> int:
     from app.main import create_app
 
     app = create_app(_settings(args))
+    # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the handler it
+    # found: let that handler make a finished graceful shutdown a clean exit (0), not a kill.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=30)
     return 0
+
+
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     cli_models.add_parser(commands)
+    cli_ingest.add_parser(commands)
     return parser
 
 
@@ -57,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = build_parser().parse_args(argv)
     handler = args.handler
-    code: int = handler(args, _settings(args)) if handler is cli_models.run else handler(args)
+    takes_settings = handler in (cli_models.run, cli_ingest.run)
+    code: int = handler(args, _settings(args)) if takes_settings else handler(args)
     return code
 
 

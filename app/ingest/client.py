@@ -1,0 +1,144 @@
+"""The HTTP API as the ingest command uses it, in-process (ASGI) or against a server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+
+from app.config import Settings
+
+NDJSON = "application/x-ndjson"
+IN_PROCESS_URL = "http://ragprep.local"
+# Embedding a large file can take minutes before its first NDJSON step arrives on a busy
+# server; connecting, though, should be quick.
+TIMEOUT = httpx.Timeout(30.0, read=900.0)
+# Empty and whitespace-only inputs are the user's data, not a failure of the run.
+SKIP_CODES = {"empty_file": "empty file", "empty_document": "no text (only whitespace)"}
+
+
+class ApiError(Exception):
+    """A non-2xx answer, with the fields of the error envelope."""
+
+    def __init__(self, status: int, message: str, code: str | None) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.code = code
+
+    @property
+    def skip_reason(self) -> str | None:
+        """Why the file is skipped rather than failed, or None when it is a real failure."""
+        if self.status == 415:
+            return "not a text file"
+        return SKIP_CODES.get(self.code or "") if self.status == 400 else None
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    id: str
+    filename: str
+
+
+def _headers() -> dict[str, str]:
+    key = os.environ.get("RAGPREP_API_KEY")
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+@asynccontextmanager
+async def open_client(settings: Settings, server: str | None) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for `server`, or for an app built from `settings` with its lifespan running."""
+    if server is not None:
+        async with httpx.AsyncClient(
+            base_url=server, headers=_headers(), timeout=TIMEOUT
+        ) as client:
+            yield client
+        return
+    from app.main import create_app  # here: --server runs need none of llama.cpp or SQLAlchemy
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=IN_PROCESS_URL, headers=_headers(), timeout=TIMEOUT
+        ) as client:
+            yield client
+
+
+def _raise_for(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        error = response.json()["error"]
+        message, code = str(error.get("message")), error.get("code")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        message, code = response.text[:200] or response.reason_phrase, None
+    raise ApiError(response.status_code, message, code)
+
+
+def _json(response: httpx.Response) -> Any:
+    _raise_for(response)
+    return response.json()
+
+
+async def model_name(client: httpx.AsyncClient, requested: str | None) -> str | None:
+    """The canonical name of `requested` (an alias is fine), or of the only loaded model.
+
+    None when several models are loaded and none was named: only the server knows its
+    default then, and `chunked_model` asks it per file.
+    """
+    if requested:
+        card = _json(await client.get(f"/v1/models/{requested}"))
+        return str(card["id"])
+    cards = (_json(await client.get("/v1/models")))["data"]
+    return str(cards[0]["id"]) if len(cards) == 1 else None
+
+
+async def chunked_model(client: httpx.AsyncClient, file_id: str, params: dict[str, Any]) -> str:
+    """The model the server chunked `file_id` with; cheap, the chunk set is already stored."""
+    body = {"id": file_id, **{k: v for k, v in params.items() if k != "encoding_format"}}
+    return str((_json(await client.post("/v1/chunks", json=body)))["model"])
+
+
+async def find_stored(client: httpx.AsyncClient, sha256: str, filename: str) -> StoredFile | None:
+    """A stored file with this content and name (the newest), if the server has one."""
+    listing = _json(await client.get("/v1/files", params={"sha256": sha256}))
+    for item in listing["data"]:
+        if item["filename"] == filename:
+            return StoredFile(id=item["id"], filename=item["filename"])
+    return None
+
+
+async def upload(client: httpx.AsyncClient, filename: str, data: bytes) -> StoredFile:
+    response = await client.post(
+        "/v1/files", files={"file": (filename, data)}, data={"purpose": "assistants"}
+    )
+    item = _json(response)
+    return StoredFile(id=item["id"], filename=item["filename"])
+
+
+async def embed_chunks(
+    client: httpx.AsyncClient, file_id: str, params: dict[str, Any]
+) -> AsyncIterator[dict[str, Any]]:
+    """The file's chunks in order, each with its `embedding` decoded to a list of floats."""
+    url = f"/v1/files/{file_id}/embeddings"
+    async with client.stream("POST", url, json=params, headers={"Accept": NDJSON}) as response:
+        if not response.is_success:
+            await response.aread()
+            _raise_for(response)
+        async for line in response.aiter_lines():
+            if line.strip():
+                yield _decoded(json.loads(line))
+
+
+def _decoded(item: dict[str, Any]) -> dict[str, Any]:
+    vector = item["embedding"]
+    if isinstance(vector, str):  # base64 of little-endian float32, a quarter of the JSON size
+        item["embedding"] = np.frombuffer(base64.b64decode(vector), dtype="<f4").tolist()
+    return item

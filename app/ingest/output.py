@@ -1,0 +1,72 @@
+"""The JSONL output: one line per chunk, replaced atomically so readers never see half a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from app.ingest.client import StoredFile
+
+STDOUT = "-"
+
+
+def chunk_line(*, stored: StoredFile, path: str, model: str, item: dict[str, Any]) -> str:
+    """One JSONL record; `cached` is left out so that re-runs write identical files."""
+    record = {
+        "file_id": stored.id,
+        "filename": stored.filename,
+        "path": path,
+        "chunk_index": item["index"],
+        "start": item["start"],
+        "end": item["end"],
+        "tokens": item["tokens"],
+        "text": item["text"],
+        "model": model,
+        "embedding": item["embedding"],
+    }
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+class Output:
+    """Where lines go. A file is written under a temp name and renamed only by `commit`."""
+
+    def __init__(self, handle: IO[str], temp: Path | None, target: Path | None) -> None:
+        self.handle = handle
+        self._temp = temp
+        self._target = target
+
+    def write(self, lines: list[str]) -> None:
+        self.handle.writelines(lines)
+
+    def commit(self) -> None:
+        self.handle.flush()
+        if self._temp is None or self._target is None:
+            return
+        os.fsync(self.handle.fileno())  # the rename must not publish data still in flight
+        os.replace(self._temp, self._target)
+        self._temp = None
+
+
+@contextmanager
+def open_output(target: str) -> Iterator[Output]:
+    """An Output for `target` ('-' is stdout, written as it goes). Without `commit`, the temp
+    file is removed and an existing `target` is left as it was."""
+    if target == STDOUT:
+        yield Output(sys.stdout, None, None)
+        return
+    path = Path(target)
+    if path.is_dir():
+        raise IsADirectoryError(f"{target} is a directory")
+    # Same folder, so the rename is atomic; "x" mode creates it with the usual umask permissions.
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temp.open("x", encoding="utf-8") as handle:
+            output = Output(handle, temp, path)
+            yield output
+    finally:
+        temp.unlink(missing_ok=True)

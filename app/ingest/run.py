@@ -1,0 +1,219 @@
+"""One ingest run: for each file, find or upload it, stream its chunk vectors, write JSONL."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import deque
+from collections.abc import Awaitable
+from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import httpx
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from app.config import Settings
+from app.ingest import client as api
+from app.ingest.output import STDOUT, Output, chunk_line, open_output
+from app.ingest.report import FileResult, Progress, Summary, log_summary
+from app.ingest.walk import InputFile, MissingPath, find_files
+from app.services.uploads import clean_filename
+
+log = logging.getLogger("ragprep.ingest")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    paths: list[Path]
+    output: str
+    model: str | None = None
+    chunk_capacity: int | None = None
+    chunk_overlap: int = 0
+    glob: str | None = None
+    server: str | None = None
+    concurrency: int = 4
+    # base64 float32 is a quarter of the JSON floats' size on the wire and faster to parse;
+    # the vectors written are the same either way (benchmarks/bench_ingest.py --encoding).
+    encoding_format: Literal["base64", "float"] = "base64"
+
+    def request(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "chunk_overlap": self.chunk_overlap,
+            "encoding_format": self.encoding_format,
+        }
+        if self.model:
+            body["model"] = self.model
+        if self.chunk_capacity is not None:
+            body["chunk_capacity"] = self.chunk_capacity
+        return body
+
+
+class ModelName:
+    """The canonical model name for the JSONL, asked of the server once."""
+
+    def __init__(self, known: str | None) -> None:
+        self.known = known
+
+    async def get(self, client: httpx.AsyncClient, file_id: str, params: dict[str, Any]) -> str:
+        if self.known is None:
+            self.known = await api.chunked_model(client, file_id, params)
+        return self.known
+
+
+def _read(path: Path) -> tuple[bytes, str]:
+    data = path.read_bytes()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+async def _stored_file(
+    client: httpx.AsyncClient, file: InputFile, result: FileResult
+) -> api.StoredFile:
+    data, sha256 = await anyio.to_thread.run_sync(_read, file.path)
+    name = clean_filename(file.path.name)  # the name the server would store, so matches are exact
+    stored = await api.find_stored(client, sha256, name)
+    if stored is None:
+        stored = await api.upload(client, name, data)
+        result.uploaded = True
+    return stored
+
+
+async def _ingest_file(
+    client: httpx.AsyncClient, file: InputFile, params: dict[str, Any], model: ModelName
+) -> FileResult:
+    result = FileResult(file=file)
+    stored = await _stored_file(client, file, result)
+    items = [item async for item in api.embed_chunks(client, stored.id, params)]
+    if [item["index"] for item in items] != list(range(len(items))):
+        raise ValueError("the server's chunk stream is incomplete or out of order")
+    name = await model.get(client, stored.id, params)
+    for item in items:
+        result.lines.append(chunk_line(stored=stored, path=file.display, model=name, item=item))
+        result.tokens += item["tokens"]
+        result.cached += bool(item["cached"])
+    return result
+
+
+async def _guarded(work: Awaitable[FileResult], file: InputFile) -> FileResult:
+    """A file's outcome: one file going wrong is reported, it never ends the run."""
+    try:
+        return await work
+    except api.ApiError as exc:
+        if exc.skip_reason is not None:
+            return FileResult(file=file, skipped=exc.skip_reason)
+        return FileResult(file=file, failed=str(exc))
+    except Exception as exc:  # transport errors, broken streams, unreadable files, ...
+        log.debug("%s failed", file.display, exc_info=True)
+        return FileResult(file=file, failed=f"{type(exc).__name__}: {exc}")
+
+
+async def _run_files(
+    client: httpx.AsyncClient,
+    files: list[InputFile],
+    options: IngestOptions,
+    model: ModelName,
+    sinks: tuple[Output, Progress],
+) -> None:
+    """Up to `concurrency` files in flight; results are written strictly in file order."""
+    output, progress = sinks
+    params = options.request()
+    pending: deque[asyncio.Task[FileResult]] = deque()
+
+    async def emit() -> None:
+        result = await pending.popleft()
+        output.write(result.lines)
+        progress.done(result)
+
+    try:
+        for file in files:
+            work = _ingest_file(client, file, params, model)
+            pending.append(asyncio.create_task(_guarded(work, file)))
+            if len(pending) >= options.concurrency:
+                await emit()
+        while pending:
+            await emit()
+    finally:
+        for task in pending:
+            task.cancel()
+
+
+async def _probe(client: httpx.AsyncClient, options: IngestOptions) -> ModelName | None:
+    """The model's canonical name; None (logged) when the server cannot serve this run."""
+    where = options.server or "the in-process app"
+    try:
+        return ModelName(await api.model_name(client, options.model))
+    except httpx.TransportError as exc:
+        log.error("cannot reach %s: %s", where, exc)
+    except api.ApiError as exc:
+        log.error("%s refused the run: %s", where, exc)
+    return None
+
+
+def _input_files(options: IngestOptions) -> list[InputFile] | None:
+    """The files to ingest, or None (logged) for a usage error."""
+    try:
+        files = find_files(options.paths, options.glob)
+    except MissingPath as exc:
+        log.error("%s", exc)
+        return None
+    if options.output != STDOUT:  # an earlier OUT inside an input folder is not a document
+        out = Path(options.output).resolve()
+        files = [f for f in files if f.path.resolve() != out]
+    if not files:
+        log.error("no input files found in %s", ", ".join(str(p) for p in options.paths))
+        return None
+    return files
+
+
+async def _ingest_all(
+    client: httpx.AsyncClient,
+    files: list[InputFile],
+    options: IngestOptions,
+    model: ModelName,
+    output: Output,
+) -> Summary:
+    summary = Summary(found=len(files))
+    progress = Progress(summary)
+    # On a terminal, log lines are printed above the bar instead of through it.
+    redirect = logging_redirect_tqdm() if progress.tty else nullcontext()
+    with redirect:
+        try:
+            await _run_files(client, files, options, model, (output, progress))
+        finally:
+            progress.close()
+    return summary
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int  # the exit status
+    summary: Summary | None = None  # None when the run stopped before any file (a usage error)
+
+
+async def ingest(options: IngestOptions, settings: Settings) -> Outcome:
+    """Run the whole command."""
+    files = _input_files(options)
+    if files is None:
+        return Outcome(EXIT_USAGE)
+    with ExitStack() as stack:
+        try:  # before the model loads, so a bad -o fails at once
+            output = stack.enter_context(open_output(options.output))
+        except OSError as exc:
+            log.error("cannot write %s: %s", options.output, exc)
+            return Outcome(EXIT_USAGE)
+        async with api.open_client(settings, options.server) as client:
+            model = await _probe(client, options)
+            if model is None:
+                return Outcome(EXIT_USAGE)
+            summary = await _ingest_all(client, files, options, model, output)
+        # A run with failures leaves an earlier OUT untouched rather than publish a partial one.
+        written = not summary.failed or options.output == STDOUT
+        if written:
+            output.commit()
+    log_summary(summary, options.output, written)
+    return Outcome(EXIT_FAILED if summary.failed else EXIT_OK, summary)

@@ -1,0 +1,143 @@
+"""End-to-end `ragprep ingest` throughput on a folder of real documents, cold then warm.
+
+Run from the repository root:
+
+    python -m benchmarks.bench_ingest [--files 200] [--max-bytes 8000] [--concurrency 4]
+        [--encoding base64|float] [--repeat-warm 1]
+
+The folder holds the first --files distinct documents of `bench_chunking.load_corpus` (Debian
+copyright files, the common licenses, the test documents) of at most --max-bytes each, so
+one multi-megabyte file list does not make up the whole run. Both runs go through the same
+code as the CLI, in-process: the cold one on fresh storage (every file uploaded, chunked and
+embedded), the warm one on the same storage (files reused, chunks from SQLite, vectors from
+the embedding cache). Times are wall clock, with and without the app's start-up (migrations,
+model load): the file loop alone is what the command's summary reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.config import Settings
+from app.ingest.run import EXIT_OK, IngestOptions, ingest
+from benchmarks.bench_chunking import load_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "models"
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    wall: float  # the whole command, start-up included
+    loop: float  # the files only: what the summary reports
+    documents: int
+    chunks: int
+    tokens: int
+    cached: int
+
+    def line(self) -> str:
+        return (
+            f"{self.name:>5}: {self.documents} docs, {self.chunks} chunks "
+            f"({self.cached} cached), {self.tokens:,} tokens | "
+            f"files {self.loop:6.2f} s: {self.documents / self.loop:6.1f} docs/s, "
+            f"{self.tokens / self.loop:8,.0f} tok/s | "
+            f"with start-up {self.wall:6.2f} s: {self.documents / self.wall:6.1f} docs/s, "
+            f"{self.tokens / self.wall:8,.0f} tok/s"
+        )
+
+
+def write_folder(folder: Path, files: int, max_bytes: int) -> int:
+    """The documents as files; numbered names keep them distinct and their suffix."""
+    corpus = [(n, t) for n, t in load_corpus(megabytes=1e9) if len(t.encode()) <= max_bytes]
+    if len(corpus) < files:
+        raise SystemExit(f"only {len(corpus)} documents of <= {max_bytes} bytes; ask for fewer")
+    for index, (name, text) in enumerate(corpus[:files]):
+        (folder / f"{index:04d}-{name}").write_text(text, encoding="utf-8")
+    return sum(len(text.encode()) for _, text in corpus[:files])
+
+
+def timed_run(name: str, options: IngestOptions, settings: Settings) -> Result:
+    started = time.perf_counter()
+    outcome = asyncio.run(ingest(options, settings))
+    wall = time.perf_counter() - started
+    summary = outcome.summary
+    if outcome.code != EXIT_OK or summary is None:
+        raise SystemExit(f"the {name} run exited {outcome.code}")
+    return Result(
+        name,
+        wall,
+        summary.seconds,
+        summary.ingested,
+        summary.chunks,
+        summary.tokens,
+        summary.cached,
+    )
+
+
+def machine_line() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    models = [
+        line.split(":", 1)[1].strip()
+        for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+        if line.startswith("model name")
+    ]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"Machine: nproc {os.cpu_count()}, {models[0] if models else platform.processor()}, "
+        f"Python {platform.python_version()}, load average {load}"
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--files", type=int, default=200, help="documents in the folder")
+    parser.add_argument("--max-bytes", type=int, default=8_000, help="largest document")
+    parser.add_argument("--concurrency", type=int, default=4, help="files in flight")
+    parser.add_argument("--encoding", choices=("base64", "float"), default="base64")
+    parser.add_argument("--repeat-warm", type=int, default=1, help="warm runs (best is kept)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)  # the per-file lines would bury the figures
+    print(machine_line())
+    with tempfile.TemporaryDirectory(prefix="ragprep-bench-ingest-") as tmp:
+        folder = Path(tmp) / "docs"
+        folder.mkdir()
+        size = write_folder(folder, args.files, args.max_bytes)
+        print(f"Corpus: {args.files} documents, {size / 1e6:.2f} MB, in {folder}")
+        settings = Settings(storage_dir=Path(tmp) / "storage", models_dir=MODELS)
+        options = IngestOptions(
+            paths=[folder],
+            output=str(Path(tmp) / "out.jsonl"),
+            concurrency=args.concurrency,
+            encoding_format=args.encoding,
+        )
+        cold = timed_run("cold", options, settings)
+        print(cold.line())
+        warm = min(
+            (timed_run("warm", options, settings) for _ in range(args.repeat_warm)),
+            key=lambda r: r.loop,
+        )
+        print(warm.line())
+    print(
+        f"warm/cold: {cold.loop / warm.loop:.1f}x faster on the files, "
+        f"{cold.wall / warm.wall:.1f}x with start-up "
+        f"(concurrency {args.concurrency}, encoding {args.encoding})"
+    )
+    print(machine_line())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""`ragprep ingest` end to end: real documents, the real model, SQLite and storage in tmp_path."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import pty
+import re
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from logging.handlers import BufferingHandler
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+
+from app.cli import main
+from app.config import Settings
+from app.main import create_app
+from tests.conftest import DATA, MODELS, cosine, running
+
+DOCS = DATA / "docs"
+RAGPREP = Path(sys.executable).with_name("ragprep")
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))  # NUL bytes: not text
+FIELDS = {"file_id": str, "filename": str, "path": str, "chunk_index": int, "start": int}
+FIELDS |= {"end": int, "tokens": int, "text": str, "model": str, "embedding": list}
+SUMMARY = re.compile(r"(?P<chunks>\d+) chunks, \d+ tokens, (?P<cached>\d+) cached chunks")
+
+
+def make_folder(root: Path) -> Path:
+    """Nested text and Markdown, plus what must be skipped (binary, blank) or ignored (hidden)."""
+    docs = root / "docs"
+    for folder in ("licenses/gnu", "notes", ".cache"):
+        (docs / folder).mkdir(parents=True)
+    shutil.copy(DOCS / "gpl-3.txt", docs / "licenses" / "gnu" / "gpl-3.txt")
+    shutil.copy(DOCS / "fastapi-readme.md", docs / "fastapi-readme.md")
+    shutil.copy(DOCS / "paris.txt", docs / "notes" / "paris.txt")
+    (docs / "logo.png").write_bytes(PNG)
+    (docs / "notes" / "blank.txt").write_text("  \n\t\n   \n")
+    (docs / ".hidden.txt").write_text("hidden notes")
+    (docs / ".cache" / "seen.md").write_text("# hidden folder")
+    return docs
+
+
+def storage(settings: Settings) -> list[str]:
+    return ["--storage-dir", str(settings.storage_dir), "--models-dir", str(settings.models_dir)]
+
+
+@dataclass
+class Run:
+    code: int
+    out: Path
+    logs: list[str]
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.out.read_text().splitlines()]
+
+    def summary(self) -> tuple[int, int]:
+        """(chunks, cached chunks) as the summary line reports them."""
+        match = next(m for line in self.logs if (m := SUMMARY.search(line)))
+        return int(match["chunks"]), int(match["cached"])
+
+
+def ingest(out: Path, *args: str | Path) -> Run:
+    """The CLI in-process, with INFO logs collected (caplog is not available to module fixtures)."""
+    root, handler, level = logging.getLogger(), BufferingHandler(1 << 20), logging.root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        code = main(["ingest", *map(str, args), "-o", str(out)])
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    return Run(code, out, [record.getMessage() for record in handler.buffer])
+
+
+def stored_files(settings: Settings) -> int:
+    async def count() -> int:
+        async with running(settings) as client:
+            return len((await client.get("/v1/files")).json()["data"])
+
+    return asyncio.run(count())
+
+
+@dataclass
+class Cold:
+    docs: Path
+    settings: Settings
+    run: Run
+
+
+@pytest.fixture(scope="module")
+def cold(tmp_path_factory: pytest.TempPathFactory, default_gguf: Path) -> Cold:
+    """One cold run on fresh storage, shared: embedding the corpus is the slow part."""
+    root = tmp_path_factory.mktemp("ingest")
+    settings = Settings(storage_dir=root / "storage", models_dir=MODELS)
+    docs = make_folder(root)
+    return Cold(docs, settings, ingest(root / "cold.jsonl", docs, *storage(settings)))
+
+
+def test_cold_run_writes_one_typed_line_per_chunk(cold: Cold) -> None:
+    assert cold.run.code == 0
+    lines = cold.run.lines
+    by_path: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        assert set(line) == set(FIELDS)
+        assert all(isinstance(line[key], kind) for key, kind in FIELDS.items())
+        assert line["model"] == "all-MiniLM-L6-v2"
+        vector = np.asarray(line["embedding"])
+        assert vector.shape == (384,) and abs(np.linalg.norm(vector) - 1) < 1e-5
+        by_path.setdefault(line["path"], []).append(line)
+    # Walk order: a folder's files (sorted) before its sub-folders (sorted); hidden ones never.
+    names = [Path(p).relative_to(cold.docs).as_posix() for p in by_path]
+    assert names == ["fastapi-readme.md", "licenses/gnu/gpl-3.txt", "notes/paris.txt"]
+    for path, chunks in by_path.items():
+        assert [c["chunk_index"] for c in chunks] == list(range(len(chunks)))
+        text = Path(path).read_text()
+        assert all(text[c["start"] : c["end"]].strip() == c["text"].strip() for c in chunks)
+        assert {c["filename"] for c in chunks} == {Path(path).name}
+    assert cold.run.summary()[0] == len(lines)
+    logs = "\n".join(cold.run.logs)
+    assert "logo.png: not a text file" in logs and "blank.txt: no text" in logs
+    assert "hidden" not in logs and "seen.md" not in logs
+
+
+async def test_vectors_match_the_embeddings_api(cold: Cold) -> None:
+    lines = cold.run.lines
+    # Cache off: the API must compute the vectors afresh, not return the ingest run's.
+    async with running(cold.settings.model_copy(update={"embedding_cache": False})) as client:
+        for file_id in {line["file_id"] for line in lines}:
+            chunked = (await client.post("/v1/chunks", json={"id": file_id})).json()
+            assert chunked["chunks"] == [x["text"] for x in lines if x["file_id"] == file_id]
+        texts = [line["text"] for line in lines]
+        response = await client.post("/v1/embeddings", json={"input": texts})
+    assert response.status_code == 200, response.text
+    for line, item in zip(lines, response.json()["data"], strict=True):
+        assert cosine(line["embedding"], item["embedding"]) > 0.99999
+
+
+def test_second_run_reuses_files_chunks_and_vectors(cold: Cold, tmp_path: Path) -> None:
+    files_before = stored_files(cold.settings)
+    warm = ingest(tmp_path / "warm.jsonl", cold.docs, *storage(cold.settings))
+    assert warm.code == 0
+    chunks, cached = warm.summary()
+    assert cached == chunks == len(cold.run.lines)
+    # Five: the binary and blank files are stored too; only chunking them is refused.
+    assert stored_files(cold.settings) == files_before == 5
+    assert warm.out.read_bytes() == cold.run.out.read_bytes()
+
+
+@pytest.fixture
+def live_server(cold: Cold) -> Iterator[str]:
+    """The app under uvicorn on a free 127.0.0.1 port, on the cold run's storage."""
+    server = uvicorn.Server(uvicorn.Config(create_app(cold.settings), log_level="warning"))
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        while thread.is_alive() and not server.started:  # set once the lifespan has run
+            time.sleep(0.1)
+        assert httpx.get(f"{url}/health").status_code == 200
+        yield url
+        server.should_exit = True
+        thread.join(timeout=60)
+
+
+def test_server_mode_writes_the_same_jsonl(cold: Cold, live_server: str, tmp_path: Path) -> None:
+    run = ingest(tmp_path / "server.jsonl", cold.docs, "--server", live_server)
+    assert run.code == 0
+    assert run.out.read_bytes() == cold.run.out.read_bytes()
+
+
+def small_folder(tmp_path: Path) -> Path:
+    docs = tmp_path / "small"
+    (docs / "deep").mkdir(parents=True)
+    shutil.copy(DOCS / "paris.txt", docs / "paris.txt")
+    shutil.copy(DOCS / "SOURCES.md", docs / "deep" / "sources.md")
+    return docs
+
+
+def test_glob_keeps_markdown_and_logs_each_file_without_a_tty(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: Any
+) -> None:
+    caplog.set_level(logging.INFO)
+    docs = str(small_folder(tmp_path))
+    code = main(["ingest", docs, "--glob", "*.md", "-o", "-", *storage(settings)])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert {json.loads(line)["filename"] for line in out.splitlines()} == {"sources.md"}
+    assert "sources.md: 1 chunks" in caplog.text and "paris" not in caplog.text
+    assert "it/s" not in err and "file/s" not in err  # no progress bar off a terminal
+
+
+def test_a_failed_file_exits_1_and_keeps_the_old_output(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("RAGPREP_MAX_UPLOAD_BYTES", "4096")
+    docs = small_folder(tmp_path)
+    shutil.copy(DOCS / "gpl-3.txt", docs / "gpl-3.txt")  # 35 kB: 413, a failure, not a skip
+    (docs / "empty.txt").write_bytes(b"")
+    (out := tmp_path / "out.jsonl").write_text("previous run\n")
+    assert ingest(out, docs, *storage(settings)).code == 1
+    assert re.search(r"failed .*gpl-3\.txt: HTTP 413", caplog.text)
+    assert "empty.txt: empty file" in caplog.text
+    assert out.read_text() == "previous run\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "small", "storage"]
+
+
+def test_usage_errors_exit_2(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (hidden_only := tmp_path / "hidden_only").mkdir()
+    (hidden_only / ".secret.txt").write_text("not for ingest")
+    (earlier := hidden_only / "out.jsonl").write_text("{}\n")  # an earlier OUT is no input
+    assert ingest(earlier, hidden_only).code == 2
+    assert "no input files found" in caplog.text
+    out = tmp_path / "out.jsonl"
+    assert ingest(out, tmp_path / "missing").code == 2
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        port = sock.getsockname()[1]  # closed again at once: nothing listens there
+    assert ingest(out, small_folder(tmp_path), "--server", f"http://127.0.0.1:{port}").code == 2
+    assert "cannot reach" in caplog.text
+    with pytest.raises(SystemExit) as exited:
+        main(["ingest", str(hidden_only)])  # -o is required
+    assert exited.value.code == 2
+    assert not out.exists()
+
+
+def read_pty(master: int, timeout: float) -> str:
+    """All the child wrote to the terminal, until it closes it (EIO) or `timeout` passes."""
+    output, deadline = bytearray(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 1.0)[0]:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            output.extend(data)
+            if not data:
+                break
+    return output.decode(errors="replace")
+
+
+def test_progress_bar_on_a_terminal(settings: Settings, tmp_path: Path) -> None:
+    docs = small_folder(tmp_path)
+    master, slave = pty.openpty()  # left unsized (0x0): the bar must still be drawn
+    argv = [RAGPREP, "ingest", docs, "-o", tmp_path / "out.jsonl", *storage(settings)]
+    process = subprocess.Popen(
+        [str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    try:
+        screen = read_pty(master, timeout=300)
+        assert process.wait(timeout=60) == 0, screen
+    finally:
+        os.close(master)
+    assert re.search(r"ingest: 100%\|.*\| 2/2 ", screen), screen
+    assert "chunks=2" in screen and "tok_s=" in screen
+    # The summary is logged; the per-file lines are not: the bar stands for them.
+    assert "ingest summary" in screen and not re.search(r"ingested \S+: ", screen)
+
+
+def test_model_names_are_canonical(
+    default_gguf: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An alias resolves to its name; with two models and none named, the server's default."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / default_gguf.name).symlink_to(default_gguf)
+    shutil.copy(MODELS / "all-MiniLM-L6-v2.yaml", models)
+    (models / "twin.yaml").write_text(
+        "name: twin\nbackend: llama-cpp\nembeddings: true\n"
+        f"parameters:\n  model: {default_gguf.name}\n"
+    )
+    docs = small_folder(tmp_path)
+    where = ["--storage-dir", str(tmp_path / "storage"), "--models-dir", str(models)]
+    for model, expected in [
+        ([], "all-MiniLM-L6-v2"),
+        (["--model", "sentence-transformers/all-MiniLM-L6-v2"], "all-MiniLM-L6-v2"),
+        (["--model", "twin"], "twin"),
+    ]:
+        run = ingest(tmp_path / "out.jsonl", docs, *where, *model)
+        assert run.code == 0 and {line["model"] for line in run.lines} == {expected}
+    assert ingest(tmp_path / "none.jsonl", docs, *where, "--model", "nope").code == 2
+    assert "refused the run: HTTP 404: The model 'nope' does not exist" in caplog.text
