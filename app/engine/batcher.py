@@ -94,11 +94,14 @@ class BatchEngine:
         self._thread.start()
 
     def stop(self) -> None:
-        """Finish every queued item, then end the worker."""
+        """Finish every queued item, then end the worker. Stopping twice is harmless."""
         with self._wake:
+            if self._stopping:
+                return
             self._stopping = True
             self._wake.notify()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         self.embedder.close()
 
     async def embed(self, sequences: Sequence[Sequence[int]]) -> Vectors:
@@ -121,7 +124,9 @@ class BatchEngine:
         with self._wake:
             if self._stopping:
                 raise Unavailable("The embedding worker is shutting down")
-            if len(self._items) + len(job.sequences) > self.queue_size:
+            # A job larger than the whole queue is let into an empty one: refused always, it
+            # could never run, and 429's "retry later" would be a lie.
+            if self._items and len(self._items) + len(job.sequences) > self.queue_size:
                 raise Overloaded(
                     f"The embedding queue is full ({self.queue_size} inputs); retry shortly",
                     headers={"Retry-After": "1"},

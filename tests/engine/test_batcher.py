@@ -153,6 +153,22 @@ async def test_full_queue_raises_overloaded(
         await asyncio.to_thread(engine.stop)
 
 
+async def test_a_job_larger_than_the_queue_runs_alone(
+    fresh_engine: EngineFactory, sequences: list[list[int]]
+) -> None:
+    engine = fresh_engine(queue_size=4, start=False)
+    big = asyncio.create_task(engine.embed(sequences[:6]))
+    await asyncio.sleep(0)
+    assert engine.pending == 6  # admitted: the queue was empty
+    with pytest.raises(Overloaded):
+        await engine.embed(sequences[6:7])  # but nothing joins it beyond the bound
+    engine.start()
+    try:
+        assert (await big).shape == (6, 384)
+    finally:
+        await asyncio.to_thread(engine.stop)
+
+
 async def test_stop_drains_queue_then_refuses(
     fresh_engine: EngineFactory, sequences: list[list[int]]
 ) -> None:
