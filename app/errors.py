@@ -80,10 +80,13 @@ def envelope(
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
+def service_envelope(exc: ServiceError) -> dict[str, Any]:
+    return envelope(exc.message, error_type=exc.error_type, param=exc.param, code=exc.code)
+
+
 def _service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    body = envelope(exc.message, error_type=exc.error_type, param=exc.param, code=exc.code)
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(service_envelope(exc), status_code=exc.status_code, headers=exc.headers)
 
 
 def _json_error(first: dict[str, Any]) -> JSONResponse:

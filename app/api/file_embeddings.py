@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import CatalogDep, FileStoreDep, ServicesDep, SessionDep
+from app.errors import ServiceError, service_envelope
 from app.schemas.embeddings import Usage
 from app.schemas.errors import error_responses
-from app.schemas.file_embeddings import FileEmbeddingsRequest, FileEmbeddingsResponse
-from app.services.chunk_store import ChunkParams, ChunkSet, chunk_file
+from app.schemas.file_embeddings import (
+    ChunkEmbedding,
+    FileEmbeddingsRequest,
+    FileEmbeddingsResponse,
+)
+from app.services.chunk_store import ChunkParams, chunk_file
 from app.services.file_embeddings import FileEmbedder
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
@@ -54,7 +60,10 @@ async def embed_file(
         encoding_format=request.encoding_format,
     )
     if NDJSON in accept:
-        return StreamingResponse(_ndjson(embedder, chunk_set), media_type=NDJSON)
+        steps = embedder.stream(chunk_set)
+        # The first step runs before the 200 goes out, so its errors (429, 503) keep their status.
+        first = await anext(steps)
+        return StreamingResponse(_ndjson(first, steps), media_type=NDJSON)
     data = [item async for step in embedder.stream(chunk_set) for item in step]
     tokens = embedder.usage(chunk_set)
     specials = params.model.tokenizer.special_tokens
@@ -69,6 +78,18 @@ async def embed_file(
     return Response(body.model_dump_json(), media_type="application/json")
 
 
-async def _ndjson(embedder: FileEmbedder, chunk_set: ChunkSet) -> AsyncIterator[bytes]:
-    async for step in embedder.stream(chunk_set):
-        yield b"".join(item.model_dump_json().encode() + b"\n" for item in step)
+def _lines(step: list[ChunkEmbedding]) -> bytes:
+    return b"".join(item.model_dump_json().encode() + b"\n" for item in step)
+
+
+async def _ndjson(
+    first: list[ChunkEmbedding], steps: AsyncIterator[list[ChunkEmbedding]]
+) -> AsyncIterator[bytes]:
+    yield _lines(first)
+    try:
+        async for step in steps:
+            yield _lines(step)
+    except ServiceError as exc:
+        # The 200 has gone out: the error ends the stream as a line of its own, in the
+        # envelope, so a client can tell a stream cut short from a complete one.
+        yield json.dumps(service_envelope(exc)).encode() + b"\n"

@@ -27,10 +27,18 @@ SKIP_CODES = {"empty_file": "empty file", "empty_document": "no text (only white
 class ApiError(Exception):
     """A non-2xx answer, with the fields of the error envelope."""
 
-    def __init__(self, status: int, message: str, code: str | None) -> None:
+    def __init__(
+        self, status: int, message: str, code: str | None, *, retry_after: float = 1.0
+    ) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def busy(self) -> bool:
+        """The server's embedding queue was full: the same request succeeds later."""
+        return self.code == "queue_full"
 
     @property
     def skip_reason(self) -> str | None:
@@ -79,7 +87,9 @@ def _raise_for(response: httpx.Response) -> None:
         message, code = str(error.get("message")), error.get("code")
     except (ValueError, KeyError, TypeError, AttributeError):
         message, code = response.text[:200] or response.reason_phrase, None
-    raise ApiError(response.status_code, message, code)
+    retry_after = response.headers.get("retry-after", "1")
+    wait = float(retry_after) if retry_after.isdigit() else 1.0
+    raise ApiError(response.status_code, message, code, retry_after=wait)
 
 
 def _json(response: httpx.Response) -> Any:
@@ -133,8 +143,14 @@ async def embed_chunks(
             await response.aread()
             _raise_for(response)
         async for line in response.aiter_lines():
-            if line.strip():
-                yield _decoded(json.loads(line))
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            if "error" in item:  # the server cut the stream short, and said why
+                error = item["error"]
+                message = f"stream cut short: {error['message']}"
+                raise ApiError(response.status_code, message, error.get("code"))
+            yield _decoded(item)
 
 
 def _decoded(item: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import random
+import time
 from collections import deque
 from collections.abc import Awaitable
 from contextlib import ExitStack, nullcontext
@@ -26,6 +28,8 @@ from app.services.uploads import clean_filename
 log = logging.getLogger("ragprep.ingest")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# How long one file keeps waiting out a busy server before it counts as failed.
+BUSY_PATIENCE = 300.0
 
 
 @dataclass(frozen=True)
@@ -83,12 +87,32 @@ async def _stored_file(
     return stored
 
 
+async def _embedded_chunks(
+    client: httpx.AsyncClient, file: InputFile, file_id: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The file's chunks with vectors; a full embedding queue (429) is waited out, as it asks.
+
+    A retry is cheap: the chunks are stored and the vectors already made are in the cache.
+    """
+    deadline = time.monotonic() + BUSY_PATIENCE
+    while True:
+        try:
+            return [item async for item in api.embed_chunks(client, file_id, params)]
+        except api.ApiError as exc:
+            # Jittered, so files turned away together do not all come back together.
+            wait = exc.retry_after * (1 + random.random())
+            if not exc.busy or time.monotonic() + wait > deadline:
+                raise
+            log.info("server busy (%s); retrying %s in %.1f s", exc, file.display, wait)
+            await asyncio.sleep(wait)
+
+
 async def _ingest_file(
     client: httpx.AsyncClient, file: InputFile, params: dict[str, Any], model: ModelName
 ) -> FileResult:
     result = FileResult(file=file)
     stored = await _stored_file(client, file, result)
-    items = [item async for item in api.embed_chunks(client, stored.id, params)]
+    items = await _embedded_chunks(client, file, stored.id, params)
     if [item["index"] for item in items] != list(range(len(items))):
         raise ValueError("the server's chunk stream is incomplete or out of order")
     name = await model.get(client, stored.id, params)

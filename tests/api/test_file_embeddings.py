@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 
+import anyio
 import httpx
 
+from app.config import Settings
+from app.main import create_app
 from tests.api.test_chunks import DOCS, upload_doc
 from tests.api.test_files import assert_error
 from tests.conftest import cosine
+
+NDJSON = "application/x-ndjson"
 
 
 async def test_one_call_equals_chunks_then_embeddings(client: httpx.AsyncClient) -> None:
@@ -79,3 +84,35 @@ async def test_files_can_be_found_by_content_hash(client: httpx.AsyncClient) -> 
     digest = hashlib.sha256(data).hexdigest()
     found = (await client.get("/v1/files", params={"sha256": digest})).json()["data"]
     assert [f["id"] for f in found] == [file_id]
+
+
+async def test_stream_cut_short_ends_with_an_error_line(settings: Settings) -> None:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            file_id = await upload_doc(client, "gpl-3.txt")
+            body = {"id": file_id, "chunk_capacity": 128}
+            texts = (await client.post("/v1/chunks", json=body)).json()["chunks"]
+            assert len(texts) > 64
+            # The first streaming step (64 chunks) comes from the cache; the engine is gone.
+            await client.post("/v1/embeddings", json={"input": texts[:64]})
+            await anyio.to_thread.run_sync(app.state.services.catalog.stop)
+
+            url = f"/v1/files/{file_id}/embeddings"
+            response = await client.post(
+                url, json={"chunk_capacity": 128}, headers={"accept": NDJSON}
+            )
+            assert response.status_code == 200  # sent before the failing step
+            lines = [json.loads(line) for line in response.text.splitlines()]
+            assert [item["index"] for item in lines[:-1]] == list(range(64))
+            assert set(lines[-1]) == {"error"}
+            assert lines[-1]["error"]["code"] == "unavailable"
+            assert lines[-1]["error"]["type"] == "server_error"
+
+            # A first step that fails keeps its status, streamed or not.
+            for accept in (NDJSON, "application/json"):
+                failed = await client.post(
+                    url, json={"chunk_capacity": 96}, headers={"accept": accept}
+                )
+                assert_error(failed, 503)

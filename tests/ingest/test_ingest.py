@@ -222,6 +222,29 @@ def test_a_failed_file_exits_1_and_keeps_the_old_output(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "small", "storage"]
 
 
+def test_a_busy_server_is_waited_out_not_failed(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A queue far smaller than one file's chunks: only one file's step fits at a time, so the
+    # files in flight beside it are turned away with 429 and must come back later.
+    monkeypatch.setenv("RAGPREP_QUEUE_SIZE", "4")
+    caplog.set_level(logging.INFO)
+    docs = tmp_path / "parts"
+    docs.mkdir()
+    paragraphs = (DOCS / "gpl-3.txt").read_text().split("\n\n")
+    for n in range(4):  # distinct texts, so no file is served from another's cached vectors
+        (docs / f"part{n}.txt").write_text("\n\n".join(paragraphs[n::4]))
+    out = tmp_path / "out.jsonl"
+    code = main(["ingest", str(docs), "-o", str(out), "--chunk-capacity", "64", *storage(settings)])
+    assert code == 0
+    assert "server busy" in caplog.text
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {line["filename"] for line in lines} == {f"part{n}.txt" for n in range(4)}
+
+
 def test_usage_errors_exit_2(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (hidden_only := tmp_path / "hidden_only").mkdir()
     (hidden_only / ".secret.txt").write_text("not for ingest")
