@@ -2,7 +2,11 @@
 
 Run from the repository root:
 
-    python -m benchmarks.bench_chunking [--megabytes 3] [--capacity N] [--model PATH.gguf]
+    python -m benchmarks.bench_chunking [--megabytes 3] [--capacity N ...] [--model PATH.gguf]
+        [--cl100k]
+
+By default it measures the default model's own tokenizer (llama.cpp), as /v1/chunks uses it;
+--cl100k measures tiktoken's cl100k_base instead (the `"tokenizer": "cl100k_base"` option).
 
 The corpus is distinct Debian copyright files (real prose, lists, odd layouts and many
 languages' names) plus the test documents, so the numbers are not flattered by the splitter
@@ -25,6 +29,7 @@ from app.services.chunking import default_capacity, split_text
 from app.services.text import is_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = ROOT / "models" / "all-MiniLM-L6-v2-f16.gguf"
 SOURCES = (
     *sorted(Path("/usr/share/doc").glob("*/copyright")),
     *sorted(Path("/usr/share/common-licenses").glob("*")),
@@ -103,13 +108,13 @@ def run(
     }
 
 
-def _tokenizer(model: Path | None) -> Tokenizer:
-    if model is None:
+def _tokenizer(model: Path, cl100k: bool) -> Tokenizer:
+    if cl100k:
         return TiktokenTokenizer(window=512)
-    try:
-        from app.engine.llama import LlamaTokenizer
-    except ImportError as exc:
-        sys.exit(f"--model needs app.engine.llama.LlamaTokenizer, which is not available: {exc}")
+    from app.engine.llama import LlamaTokenizer  # here: --cl100k runs need no llama.cpp
+
+    if not model.exists():
+        sys.exit(f"{model} is missing: run `make model` (or pass --model PATH.gguf)")
     tokenizer: Tokenizer = LlamaTokenizer(model)
     return tokenizer
 
@@ -129,14 +134,17 @@ def _report(name: str, result: dict[str, float]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--model", type=Path, help="GGUF model whose tokenizer to measure")
+    parser.add_argument(
+        "--model", type=Path, default=DEFAULT_MODEL, help="GGUF model whose tokenizer to measure"
+    )
+    parser.add_argument("--cl100k", action="store_true", help="measure tiktoken cl100k_base")
     parser.add_argument("--capacity", type=int, nargs="*", help="chunk capacities in tokens")
     parser.add_argument("--megabytes", type=float, default=3.0, help="corpus size")
     args = parser.parse_args(argv)
 
-    tokenizer = _tokenizer(args.model)
+    tokenizer = _tokenizer(args.model, args.cl100k)
     corpus = load_corpus(args.megabytes)
-    name = args.model.name if args.model else "tiktoken cl100k_base"
+    name = "tiktoken cl100k_base" if args.cl100k else args.model.name
     for capacity in args.capacity or [None]:
         _report(name, run(tokenizer, capacity=capacity, corpus=corpus))
 

@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python -m benchmarks.bench_embeddings [--texts 400] [--repeat 3] [--threads 0]
+    python -m benchmarks.bench_embeddings [--texts 400] [--repeat 5] [--threads 0]
         [--budgets 512 1024 2048 4096] [--packs 128 256 384] [--quick]
 
 Every path embeds the same chunks (benchmarks/corpus.py), text in and vectors out, in one
@@ -313,7 +313,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="GGUF embedding model")
     parser.add_argument("--texts", type=int, default=400, help="chunks to embed per run")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per path (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per path (median)")
     parser.add_argument("--threads", type=int, default=0, help="engine threads; 0 = all CPUs")
     parser.add_argument("--budgets", type=int, nargs="+", default=[512, 1024, 2048, 4096])
     parser.add_argument(
