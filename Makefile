@@ -44,9 +44,12 @@ typecheck: install
 
 check: lint typecheck test
 
+# Figures for the README's Benchmarks section; each prints its machine and its baseline ratio.
 bench: model
 	$(BIN)/python -m benchmarks.bench_embeddings
 	$(BIN)/python -m benchmarks.bench_chunking
+	$(BIN)/python -m benchmarks.bench_ingest
+	$(BIN)/python -m benchmarks.soak
 
 clean:
 	rm -rf $(VENV) build *.egg-info
