@@ -6,6 +6,7 @@ lets uploads go straight to storage/, hash while streaming and stop at the size 
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -36,12 +37,25 @@ class PartEnd:
 Event = PartStart | PartData | PartEnd
 
 
+# RFC 2046 section 5.1.1: a boundary is 1 to 70 characters.
+MAX_BOUNDARY = 70
+# RFC 5987 asks recipients for these two; anything else is read as UTF-8.
+_FILENAME_CHARSETS = frozenset({"utf-8", "iso8859-1", "ascii"})
+
+
 def boundary_of(content_type: str) -> bytes:
     kind, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
         raise InvalidRequest(
             "Expected a multipart/form-data body with a 'file' field",
+            param="file",
+            code="invalid_content_type",
+        )
+    if len(boundary) > MAX_BOUNDARY:
+        raise InvalidRequest(
+            f"The multipart boundary is {len(boundary)} characters; at most {MAX_BOUNDARY} "
+            "are allowed (RFC 2046)",
             param="file",
             code="invalid_content_type",
         )
@@ -64,12 +78,19 @@ def _filename(disposition: bytes, options: dict[bytes, bytes]) -> str | None:
     if extended is not None:
         charset, _, rest = _decode_header(extended.group(1).strip().strip(b'"')).partition("'")
         _, _, encoded = rest.partition("'")
-        try:
-            return unquote(encoded, encoding=charset or "utf-8", errors="replace")
-        except LookupError:  # an unknown charset name: fall back rather than fail the upload
-            return unquote(encoded, errors="replace")
+        return unquote(encoded, encoding=_filename_charset(charset), errors="replace")
     plain = options.get(b"filename")
     return None if plain is None else _decode_header(plain)
+
+
+def _filename_charset(name: str) -> str:
+    """The declared charset if it is one RFC 5987 names, else UTF-8: an odd name (a codec
+    like 'idna' or 'rot13', or none at all) must not fail the upload."""
+    try:
+        canonical = codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+    return canonical if canonical in _FILENAME_CHARSETS else "utf-8"
 
 
 @dataclass
@@ -81,6 +102,8 @@ class MultipartStream:
     _headers: dict[str, bytes] = field(default_factory=dict)
     _field: bytearray = field(default_factory=bytearray)
     _value: bytearray = field(default_factory=bytearray)
+    # Set by the parser on the closing boundary; without it the body was cut short.
+    _complete: bool = False
 
     def __post_init__(self) -> None:
         self._parser = MultipartParser(
@@ -93,6 +116,7 @@ class MultipartStream:
                 "on_headers_finished": self._headers_finished,
                 "on_part_data": lambda d, s, e: self._events.append(PartData(bytes(d[s:e]))),
                 "on_part_end": lambda: self._events.append(PartEnd()),
+                "on_end": self._end,
             },
         )
 
@@ -105,9 +129,20 @@ class MultipartStream:
         return events
 
     def finish(self) -> list[Event]:
+        """The last events; InvalidRequest if the body ended before its closing boundary
+        (python-multipart's own finalize does not check)."""
         self._parser.finalize()
+        if not self._complete:
+            raise InvalidRequest(
+                "The multipart body ended before its closing boundary: the upload is incomplete",
+                param="file",
+                code="incomplete_body",
+            )
         events, self._events = self._events, []
         return events
+
+    def _end(self) -> None:
+        self._complete = True
 
     def _header_end(self) -> None:
         self._headers[bytes(self._field).decode("latin-1").lower()] = bytes(self._value)

@@ -15,6 +15,8 @@ from app.errors import InvalidRequest, PayloadTooLarge
 from app.services.multipart import MultipartStream, PartData, PartEnd, PartStart, boundary_of
 
 MAX_FIELD_BYTES = 1024
+# 'file' and 'purpose' are all we read; a few more are tolerated, endless ones are not.
+MAX_PARTS = 16
 FLUSH_BYTES = 1024 * 1024
 
 
@@ -96,6 +98,7 @@ class _UploadState:
     fields: dict[str, str] = field(default_factory=dict)
     current: str | None = None
     field_value: bytearray = field(default_factory=bytearray)
+    parts: int = 0
 
     async def handle(self, event: PartStart | PartData | PartEnd) -> None:
         if isinstance(event, PartStart):
@@ -108,6 +111,9 @@ class _UploadState:
             self.current = None
 
     def _start(self, event: PartStart) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise InvalidRequest(f"At most {MAX_PARTS} form fields are allowed", param="file")
         if event.name == "file":
             if self.filename is not None:
                 raise InvalidRequest("Only one 'file' part is allowed", param="file")

@@ -132,12 +132,23 @@ FILENAMES = [
     b'filename="nul\x00byte.txt"',
     b"filename*=UTF-8''..%2F..%2Fescape.txt",
     b"filename*=UTF-8''%00%00",
+    b"filename*=idna''%41.txt",  # a codec that is no charset
+    b"filename*=rot13''cnevf.txt",
 ]
+FILE_PART = b'--zz\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+MANY_FIELDS = b"".join(
+    b'--zz\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nv\r\n' % n for n in range(40)
+)
 BAD_UPLOADS = [
     ("application/json", b'{"file": "x"}'),
     ("multipart/form-data", b"no boundary"),
     ("multipart/form-data; boundary=zz", b"--zz\r\ngarbage without headers end"),
     ("multipart/form-data; boundary=zz", b"--zz--\r\n"),
+    ("multipart/form-data; boundary=" + "b" * 300, b"--" + b"b" * 300 + b"--\r\n"),
+    # Cut short: no closing boundary, so the file may be incomplete. Never stored.
+    ("multipart/form-data; boundary=zz", FILE_PART + b"hello, this is cut"),
+    ("multipart/form-data; boundary=zz", FILE_PART + b"hello\r\n--zz\r\n"),
+    ("multipart/form-data; boundary=zz", MANY_FIELDS + FILE_PART + b"hello\r\n--zz--\r\n"),
 ]
 
 
@@ -162,7 +173,8 @@ async def test_hostile_filenames_never_leave_storage(
         assert "/" not in name and "\\" not in name and "\x00" not in name, name
         assert name not in ("", ".", ".."), name
         ids.append(response.json()["id"])
-    allowed = {settings.blobs_dir, settings.uploads_dir} | {settings.blobs_dir / i for i in ids}
+    allowed = {settings.blobs_dir, settings.uploads_dir, settings.storage_dir / ".lock"}
+    allowed |= {settings.blobs_dir / i for i in ids}
     for path in settings.storage_dir.rglob("*"):
         assert path in allowed or path.name.startswith("ragprep.db"), path
     assert [p.name for p in settings.storage_dir.parent.iterdir()] == ["storage"]
