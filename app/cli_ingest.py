@@ -32,9 +32,8 @@ RAGPREP_API_KEY, when set, is sent as 'Authorization: Bearer <key>'.
 """
 
 
-# Each streaming embeddings request holds two of the server's database connections until it
-# ends (15 in SQLAlchemy's default pool); at 16 files in flight the pool ran dry and requests
-# failed after its 30 s timeout. 6 leaves room for other clients.
+# One embedding worker per model does the work; files in flight only overlap its batches with
+# uploads and chunking, which a few already do. More would just crowd out other clients.
 MAX_CONCURRENCY = 6
 
 

@@ -179,3 +179,27 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0(tmp_path: Path) -> None
         assert sum(t > sent for t in done) > 0, "nothing was in flight at SIGTERM"
         assert server.wait(timeout=60) == 0
     assert "Application shutdown complete" in server.log()
+
+
+def test_slow_downloads_do_not_starve_other_requests(tmp_path: Path) -> None:
+    """More stalled downloads than the database pool has connections (15): none may hold one."""
+    with live_server(tmp_path / "storage") as server:
+        data = b"slow reader " * (1 << 20)  # 12 MiB: far more than the socket buffers hold
+        file_id = httpx.post(
+            f"{server.url}/v1/files", files={"file": ("big.txt", data)}, timeout=60
+        ).json()["id"]
+        readers = []
+        for _ in range(20):  # each sends its request and then reads nothing
+            sock = socket.create_connection((HOST, server.port), timeout=10)
+            sock.sendall(f"GET /v1/files/{file_id}/content HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            readers.append(sock)
+        try:
+            time.sleep(1)  # every download has started and stalled
+            with httpx.Client(base_url=server.url, timeout=10) as client:
+                assert client.get("/v1/files").status_code == 200
+                upload = client.post("/v1/files", files={"file": ("small.txt", b"still here")})
+                assert upload.status_code == 200, upload.text
+                assert client.delete(f"/v1/files/{upload.json()['id']}").status_code == 200
+        finally:
+            for sock in readers:
+                sock.close()

@@ -37,7 +37,9 @@ def get_file_store(services: ServicesDep) -> FileStore:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# Closed when the handler returns, not after the response is sent: a slow download or a long
+# NDJSON stream must not hold a pooled connection (15 of them would starve every route).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def get_catalog(services: ServicesDep) -> ModelCatalog:

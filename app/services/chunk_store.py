@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import anyio
-from sqlalchemy import Select, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,13 +59,14 @@ async def chunk_file(
     # Checked before the lookup: an unchecked size (say 10**30) would overflow SQLite's INTEGER.
     capacity = checked_sizes(params.model.tokenizer, params.capacity, params.overlap)
     stored = await _stored(session, file_id=file_id, params=params, capacity=capacity)
+    # No connection is held while splitting, nor while the caller embeds or streams.
+    await end_read(session)
     if stored is not None:
         return ChunkSet(file=file, capacity=capacity, chunks=stored)
     data = await store.read_bytes(file_id=file_id)
     chunks = await anyio.to_thread.run_sync(
         lambda: _split(data, file.filename, params, capacity, _sizer(params, cl100k))
     )
-    await end_read(session)
     if not await _save(session, file_id=file_id, params=params, capacity=capacity, chunks=chunks):
         # The rollback expired `file` (reading it now would be lazy IO: a 500); reload it,
         # which is a 404 if a concurrent delete is why the save failed.
@@ -94,28 +95,30 @@ def _split(
     return chunks
 
 
-def _set_query(file_id: str, params: ChunkParams, capacity: int) -> Select[int]:
-    return select(ChunkSetRow.id).where(
-        ChunkSetRow.file_id == file_id,
-        ChunkSetRow.model == params.model.name,
-        ChunkSetRow.tokenizer == params.tokenizer,
-        ChunkSetRow.chunk_capacity == capacity,
-        ChunkSetRow.chunk_overlap == params.overlap,
-    )
-
-
 async def _stored(
     session: AsyncSession, *, file_id: str, params: ChunkParams, capacity: int
 ) -> list[Chunk] | None:
-    set_id = await session.scalar(_set_query(file_id, params, capacity))
-    if set_id is None:
-        return None
-    rows = await session.scalars(
-        select(ChunkRow).where(ChunkRow.set_id == set_id).order_by(ChunkRow.index)
+    """The stored chunks, or None. One query: a delete committing between a set lookup and a
+    chunk read could otherwise pass for a set with no chunks (a set always has some)."""
+    query = (
+        select(ChunkRow.index, ChunkRow.start, ChunkRow.end, ChunkRow.tokens, ChunkRow.text)
+        .join(ChunkSetRow, ChunkSetRow.id == ChunkRow.set_id)
+        .where(
+            ChunkSetRow.file_id == file_id,
+            ChunkSetRow.model == params.model.identity,
+            ChunkSetRow.tokenizer == params.tokenizer,
+            ChunkSetRow.chunk_capacity == capacity,
+            ChunkSetRow.chunk_overlap == params.overlap,
+        )
+        .order_by(ChunkRow.index)
     )
-    return [
-        Chunk(index=r.index, start=r.start, end=r.end, tokens=r.tokens, text=r.text) for r in rows
+    # Plain rows, not ORM objects: a large file has many thousands of chunks.
+    rows = await session.execute(query)
+    chunks = [
+        Chunk(index=index, start=start, end=end, tokens=tokens, text=text)
+        for index, start, end, tokens, text in rows
     ]
+    return chunks or None
 
 
 async def _save(
@@ -124,7 +127,7 @@ async def _save(
     """Store the chunk set; False if a concurrent request or delete got in first."""
     chunk_set = ChunkSetRow(
         file_id=file_id,
-        model=params.model.name,
+        model=params.model.identity,
         tokenizer=params.tokenizer,
         chunk_capacity=capacity,
         chunk_overlap=params.overlap,
@@ -132,16 +135,21 @@ async def _save(
     session.add(chunk_set)
     try:
         await session.flush()
-        session.add_all(
-            ChunkRow(
-                set_id=chunk_set.id,
-                index=c.index,
-                start=c.start,
-                end=c.end,
-                tokens=c.tokens,
-                text=c.text,
-            )
-            for c in chunks
+        # One executemany, not an ORM object per chunk: that bookkeeping would run on the
+        # event loop, for as many chunks as a large file has.
+        await session.execute(
+            insert(ChunkRow),
+            [
+                {
+                    "set_id": chunk_set.id,
+                    "index": c.index,
+                    "start": c.start,
+                    "end": c.end,
+                    "tokens": c.tokens,
+                    "text": c.text,
+                }
+                for c in chunks
+            ],
         )
         await session.commit()
     except IntegrityError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import anyio
@@ -84,6 +85,28 @@ async def test_files_can_be_found_by_content_hash(client: httpx.AsyncClient) -> 
     digest = hashlib.sha256(data).hexdigest()
     found = (await client.get("/v1/files", params={"sha256": digest})).json()["data"]
     assert [f["id"] for f in found] == [file_id]
+
+
+async def test_many_concurrent_streams_never_starve_the_database(
+    client: httpx.AsyncClient,
+) -> None:
+    # More streams than the connection pool has connections (15): a request that held its
+    # session for the whole stream would leave the rest waiting 30 s for a 500.
+    file_id = await upload_doc(client, "paris.txt")
+    body = {"chunk_capacity": 64, "encoding_format": "base64"}
+    url = f"/v1/files/{file_id}/embeddings"
+    first = await client.post(url, json=body)  # chunks stored, vectors cached
+    assert first.status_code == 200, first.text
+
+    async def stream() -> httpx.Response:
+        return await client.post(url, json=body, headers={"accept": NDJSON})
+
+    with anyio.fail_after(20):
+        responses = await asyncio.gather(*(stream() for _ in range(24)))
+    expected = len(first.json()["data"])
+    for response in responses:
+        assert response.status_code == 200, response.text
+        assert len(response.text.splitlines()) == expected
 
 
 async def test_stream_cut_short_ends_with_an_error_line(settings: Settings) -> None:
