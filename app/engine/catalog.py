@@ -34,6 +34,12 @@ class LoadedModel:
         return self.spec.name
 
     @property
+    def identity(self) -> str:
+        """Name and file hash: what stored chunks and cached vectors are keyed by, so a model
+        file replaced under the same name never serves results of the old one."""
+        return f"{self.spec.name}@{self.fingerprint[:32]}"
+
+    @property
     def window(self) -> int:
         return self.tokenizer.window
 

@@ -26,10 +26,6 @@ from app.services.vectors import Vectors
 _LOOKUP_SLICE = 500
 
 
-def model_key(model: LoadedModel) -> str:
-    return f"{model.name}@{model.fingerprint[:32]}"
-
-
 def sequence_key(tokens: Sequence[int]) -> str:
     return hashlib.sha256(np.asarray(tokens, dtype="<i4").tobytes()).hexdigest()
 
@@ -58,7 +54,7 @@ class EmbeddingCache:
         if not self.enabled:
             vectors = await model.engine.embed(sequences)
             return CachedVectors(vectors, np.zeros(len(sequences), dtype=np.bool_))
-        key = model_key(model)
+        key = model.identity
         hashes = [sequence_key(s) for s in sequences]
         found = await self._lookup(session, key, hashes)
         missing = [i for i, h in enumerate(hashes) if h not in found]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ import pytest
 from app.config import Settings
 from app.engine.llama import LlamaTokenizer
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
+from app.registry.convert import convert_hf_to_gguf
+from app.registry.prepare import packaged_default_weights
 from app.services.text import decode_text
 from tests.api.test_files import assert_error
-from tests.conftest import DATA
+from tests.conftest import DATA, AppRunner
 
 DOCS = DATA / "docs"
 SEED_MODEL = "all-MiniLM-L6-v2-ggml-model-f16"
@@ -112,6 +115,23 @@ async def test_chunks_are_stored_reused_and_deleted_with_the_file(
     await client.delete(f"/v1/files/{file_id}")
     assert count_rows(settings, "chunk_sets") == 0
     assert count_rows(settings, "chunks") == 0
+
+
+async def test_a_model_file_replaced_under_the_same_name_rechunks(
+    run_app: AppRunner, settings: Settings, tmp_path: Path, default_gguf: Path
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(default_gguf, models / "mini.gguf")
+    configured = settings.model_copy(update={"models_dir": models, "prepare_default_model": False})
+    async with run_app(configured) as client:
+        file_id = await upload_doc(client, "gpl-3.txt")
+        await chunks_of(client, id=file_id)
+    # Same name, different file: stored chunks must not outlive the model that sized them.
+    convert_hf_to_gguf(src=packaged_default_weights(), dst=models / "mini.gguf", outtype="f32")
+    async with run_app(configured) as client:
+        await chunks_of(client, id=file_id)
+    assert count_rows(settings, "chunk_sets") == 2
 
 
 async def test_utf16_and_bom_documents_decode(client: httpx.AsyncClient) -> None:
