@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
@@ -25,6 +25,7 @@ from app.schemas.errors import error_responses
 from app.services.container import Services
 from app.services.embedding_cache import EmbeddingCache
 from app.services.files import FileStore
+from app.services.storage_lock import StorageLock
 
 log = logging.getLogger(__name__)
 
@@ -46,26 +47,29 @@ async def _open_store(settings: Settings) -> FileStore:
 def _lifespan(settings: Settings) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = await _open_store(settings)
-        engine = create_engine(settings.database_url)
-        session_factory = create_session_factory(engine)
-        async with session_factory() as session:
-            await store.sweep_orphans(session=session)
-        catalog = await anyio.to_thread.run_sync(load_catalog, settings)
-        app.state.services = Services(
-            settings=settings,
-            session_factory=session_factory,
-            file_store=store,
-            catalog=catalog,
-            cl100k=TiktokenTokenizer(window=catalog.get(None).window),
-            embedding_cache=EmbeddingCache(enabled=settings.embedding_cache),
-        )
-        try:
+        # Torn down in reverse, also when a later step fails: the batch workers drain before
+        # the database goes away, and the storage lock is released last.
+        async with AsyncExitStack() as stack:
+            lock = StorageLock(settings.storage_dir)
+            lock.acquire()  # before the sweep, which must not touch another process's files
+            stack.callback(lock.release)
+            store = await _open_store(settings)
+            engine = create_engine(settings.database_url)
+            stack.push_async_callback(engine.dispose)
+            session_factory = create_session_factory(engine)
+            async with session_factory() as session:
+                await store.sweep_orphans(session=session)
+            catalog = await anyio.to_thread.run_sync(load_catalog, settings)
+            stack.push_async_callback(anyio.to_thread.run_sync, catalog.stop)
+            app.state.services = Services(
+                settings=settings,
+                session_factory=session_factory,
+                file_store=store,
+                catalog=catalog,
+                cl100k=TiktokenTokenizer(window=catalog.get(None).window),
+                embedding_cache=EmbeddingCache(enabled=settings.embedding_cache),
+            )
             yield
-        finally:
-            # Drain the batch workers before the database goes away.
-            await anyio.to_thread.run_sync(catalog.stop)
-            await engine.dispose()
 
     return lifespan
 

@@ -9,7 +9,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable
-from contextlib import ExitStack, nullcontext
+from contextlib import AsyncExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +23,8 @@ from app.ingest import client as api
 from app.ingest.output import STDOUT, Output, chunk_line, open_output
 from app.ingest.report import FileResult, Progress, Summary, log_summary
 from app.ingest.walk import InputFile, MissingPath, find_files
+from app.registry.specs import RegistryError
+from app.services.storage_lock import StorageInUse
 from app.services.uploads import clean_filename
 
 log = logging.getLogger("ragprep.ingest")
@@ -224,17 +226,21 @@ async def ingest(options: IngestOptions, settings: Settings) -> Outcome:
     files = _input_files(options)
     if files is None:
         return Outcome(EXIT_USAGE)
-    with ExitStack() as stack:
+    async with AsyncExitStack() as stack:
         try:  # before the model loads, so a bad -o fails at once
             output = stack.enter_context(open_output(options.output))
         except OSError as exc:
             log.error("cannot write %s: %s", options.output, exc)
             return Outcome(EXIT_USAGE)
-        async with api.open_client(settings, options.server) as client:
-            model = await _probe(client, options)
-            if model is None:
-                return Outcome(EXIT_USAGE)
-            summary = await _ingest_all(client, files, options, model, output)
+        try:
+            client = await stack.enter_async_context(api.open_client(settings, options.server))
+        except (StorageInUse, RegistryError) as exc:  # the in-process app could not start
+            log.error("%s", exc)
+            return Outcome(EXIT_USAGE)
+        model = await _probe(client, options)
+        if model is None:
+            return Outcome(EXIT_USAGE)
+        summary = await _ingest_all(client, files, options, model, output)
         # A run with failures leaves an earlier OUT untouched rather than publish a partial one.
         written = not summary.failed or options.output == STDOUT
         if written:

@@ -94,7 +94,10 @@ class FileStore:
         target = self.blob_path(row.id)
         await anyio.to_thread.run_sync(os.replace, received.temp_path, target)
         try:
-            await session.commit()
+            # Shielded: a commit under way must finish and report, or a request cancelled
+            # mid-commit could unlink the blob of a row that did commit.
+            with anyio.CancelScope(shield=True):
+                await session.commit()
         except BaseException:
             target.unlink(missing_ok=True)
             raise

@@ -29,6 +29,7 @@ import uvicorn
 from app.cli import main
 from app.config import Settings
 from app.main import create_app
+from benchmarks.live import live_server as start_live_server
 from tests.conftest import DATA, MODELS, cosine, running
 
 DOCS = DATA / "docs"
@@ -243,6 +244,22 @@ def test_a_busy_server_is_waited_out_not_failed(
     assert "server busy" in caplog.text
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert {line["filename"] for line in lines} == {f"part{n}.txt" for n in range(4)}
+
+
+def test_in_process_run_beside_a_server_on_its_storage_exits_2(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    docs = small_folder(tmp_path)
+    with start_live_server(settings.storage_dir) as server:
+        code = main(["ingest", str(docs), "-o", str(tmp_path / "o.jsonl"), *storage(settings)])
+        assert code == 2
+        assert "in use by another ragprep process" in caplog.text
+        assert "--server" in caplog.text
+        # Told to use the server, the same run succeeds.
+        assert (
+            main(["ingest", str(docs), "-o", str(tmp_path / "o.jsonl"), "--server", server.url])
+            == 0
+        )
 
 
 def test_usage_errors_exit_2(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
