@@ -40,7 +40,7 @@ format: install
 	$(BIN)/ruff check --fix app tests benchmarks migrations
 
 typecheck: install
-	$(BIN)/mypy app
+	$(BIN)/mypy app tests benchmarks
 
 check: lint typecheck test
 

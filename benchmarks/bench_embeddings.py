@@ -38,6 +38,7 @@ from app.config import Settings
 from app.engine.llama import LlamaEmbedder, LlamaTokenizer
 from app.main import create_app
 from benchmarks.corpus import Workload, rag_chunks
+from benchmarks.live import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "models" / "all-MiniLM-L6-v2-f16.gguf"
@@ -174,26 +175,12 @@ def serve(model: Path, *, budget: int, threads: int) -> Iterator[str]:
         thread.start()
         try:
             url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            _wait_healthy(url, thread)
+            wait_healthy(url, alive=thread.is_alive, timeout=120.0)
             yield url
         finally:
             server.should_exit = True
             thread.join(timeout=60)
             sock.close()
-
-
-def _wait_healthy(url: str, thread: threading.Thread, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not thread.is_alive():
-            raise SystemExit("the server thread ended before /health answered")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{url}/health did not answer within {timeout:.0f}s")
 
 
 def _billed(response: httpx.Response, inputs: int) -> int:

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,19 +73,28 @@ class LiveServer:
             self.process.wait(timeout=10)
 
 
-def _wait_healthy(server: LiveServer, timeout: float) -> None:
+def wait_healthy(url: str, *, alive: Callable[[], bool], timeout: float) -> None:
+    """Poll `url`/health until it answers 200: RuntimeError if the server stops first,
+    TimeoutError after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log()}")
+        if not alive():
+            raise RuntimeError(f"the server at {url} stopped before /health answered")
         try:
-            if httpx.get(f"{server.url}/health", timeout=1.0).status_code == 200:
+            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    server.kill()
-    raise TimeoutError(f"server not healthy after {timeout}s:\n{server.log()}")
+    raise TimeoutError(f"{url}/health did not answer within {timeout:.0f}s")
+
+
+def _wait_healthy(server: LiveServer, timeout: float) -> None:
+    try:
+        wait_healthy(server.url, alive=lambda: server.process.poll() is None, timeout=timeout)
+    except (RuntimeError, TimeoutError) as exc:
+        server.kill()
+        raise type(exc)(f"{exc}; its log:\n{server.log()}") from exc
 
 
 def start_server(

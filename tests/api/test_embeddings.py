@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import numpy as np
@@ -60,7 +60,7 @@ async def test_base64_equals_float(client: httpx.AsyncClient) -> None:
     floats = await vectors(client, TEXTS)
     encoded = await vectors(client, TEXTS, encoding_format="base64")
     for plain, packed in zip(floats, encoded, strict=True):
-        decoded = np.frombuffer(base64.b64decode(packed), dtype="<f4")
+        decoded = np.frombuffer(base64.b64decode(cast(str, packed)), dtype="<f4")
         assert np.allclose(decoded, plain, atol=1e-7)
 
 
@@ -101,7 +101,10 @@ async def test_official_openai_client(client: httpx.AsyncClient) -> None:
     transport = client._transport  # the same in-process ASGI app
     async with httpx.AsyncClient(transport=transport, base_url="http://ragprep.test/v1") as http:
         sdk = openai.AsyncOpenAI(
-            api_key="unused", base_url="http://ragprep.test/v1", http_client=http
+            api_key="unused",
+            base_url="http://ragprep.test/v1",
+            # openai annotates httpx2's client; it drives an httpx client the same way.
+            http_client=http,  # type: ignore[arg-type]
         )
         result = await sdk.embeddings.create(model=SEED_MODEL, input=TEXTS)  # base64 by default
         as_float = await sdk.embeddings.create(

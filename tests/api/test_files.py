@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -158,7 +159,7 @@ async def test_oversized_stream_without_length_is_413(
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
     ).encode()
 
-    async def body():  # type: ignore[no-untyped-def]
+    async def body() -> AsyncIterator[bytes]:
         yield head
         for _ in range(20):
             yield b"y" * 10_000

@@ -16,9 +16,12 @@ import tiktoken_ext
 from langchain_openai import OpenAIEmbeddings
 from llama_index.embeddings.openai import OpenAIEmbedding
 from openai import OpenAI
+from pydantic import SecretStr
 
 from benchmarks.live import LiveServer, live_server
 from tests.conftest import cosine
+
+UNUSED = SecretStr("unused")  # the server runs without keys; the clients insist on one
 
 TEXTS = [
     "Paris is the capital of France.",
@@ -67,7 +70,7 @@ def test_openai_sync_client(server: LiveServer, expected: list[list[float]]) -> 
 
 @pytest.mark.usefixtures("offline_tiktoken_cache")
 def test_langchain_default_sends_token_ids(server: LiveServer, expected: list[list[float]]) -> None:
-    embeddings = OpenAIEmbeddings(model=MODEL, base_url=f"{server.url}/v1", api_key="unused")
+    embeddings = OpenAIEmbeddings(model=MODEL, base_url=f"{server.url}/v1", api_key=UNUSED)
     assert_same(embeddings.embed_documents(TEXTS), expected)
     assert cosine(embeddings.embed_query(TEXTS[0]), expected[0]) > 0.99999
 
@@ -76,7 +79,7 @@ def test_langchain_plain_text(server: LiveServer, expected: list[list[float]]) -
     embeddings = OpenAIEmbeddings(
         model=MODEL,
         base_url=f"{server.url}/v1",
-        api_key="unused",
+        api_key=UNUSED,
         check_embedding_ctx_length=False,
     )
     assert_same(embeddings.embed_documents(TEXTS), expected)
