@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import CatalogDep, FileStoreDep, ServicesDep, SessionDep
-from app.errors import ServiceError, service_envelope
+from app.errors import InvalidRequest, ServiceError, service_envelope
 from app.schemas.embeddings import Usage
 from app.schemas.errors import error_responses
 from app.schemas.file_embeddings import (
@@ -17,7 +17,7 @@ from app.schemas.file_embeddings import (
     FileEmbeddingsRequest,
     FileEmbeddingsResponse,
 )
-from app.services.chunk_store import ChunkParams, chunk_file
+from app.services.chunk_store import ChunkParams, ChunkSet, chunk_file
 from app.services.file_embeddings import FileEmbedder
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
@@ -60,20 +60,37 @@ async def embed_file(
         encoding_format=request.encoding_format,
     )
     if NDJSON in accept:
-        steps = embedder.stream(chunk_set)
-        # The first step runs before the 200 goes out, so its errors (429, 503) keep their status.
-        first = await anext(steps)
-        return StreamingResponse(_ndjson(first, steps), media_type=NDJSON)
+        return await _streamed(embedder, chunk_set)
+    return await _whole(embedder, chunk_set, max_vectors=services.settings.max_inputs)
+
+
+async def _streamed(embedder: FileEmbedder, chunk_set: ChunkSet) -> StreamingResponse:
+    steps = embedder.stream(chunk_set)
+    # The first step runs before the 200 goes out, so its errors (429, 503) keep their status.
+    first = await anext(steps)
+    return StreamingResponse(_ndjson(first, steps), media_type=NDJSON)
+
+
+async def _whole(embedder: FileEmbedder, chunk_set: ChunkSet, *, max_vectors: int) -> Response:
+    # One JSON body holds no more vectors than a /v1/embeddings response may: a large file's
+    # would be built whole in memory. The stream has no such bound and stays flat.
+    if len(chunk_set.chunks) > max_vectors:
+        raise InvalidRequest(
+            f"File {chunk_set.file.id} has {len(chunk_set.chunks)} chunks; one JSON response "
+            f"holds at most {max_vectors}: send 'Accept: {NDJSON}' to stream them",
+            param="file_id",
+            code="too_many_chunks",
+        )
     data = [item async for step in embedder.stream(chunk_set) for item in step]
-    tokens = embedder.usage(chunk_set)
-    specials = params.model.tokenizer.special_tokens
+    model = embedder.params.model
+    specials = model.tokenizer.special_tokens
     cached = sum(item.tokens + specials for item in data if item.cached)
     body = FileEmbeddingsResponse(
-        file_id=file_id,
+        file_id=chunk_set.file.id,
         filename=chunk_set.file.filename,
-        model=params.model.name,
+        model=model.name,
         data=data,
-        usage=Usage.of(tokens, cached),
+        usage=Usage.of(embedder.usage(chunk_set), cached),
     )
     return Response(body.model_dump_json(), media_type="application/json")
 

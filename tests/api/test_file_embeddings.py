@@ -12,7 +12,7 @@ from app.config import Settings
 from app.main import create_app
 from tests.api.test_chunks import DOCS, upload_doc
 from tests.api.test_files import assert_error
-from tests.conftest import cosine
+from tests.conftest import AppRunner, cosine
 
 NDJSON = "application/x-ndjson"
 
@@ -139,3 +139,19 @@ async def test_stream_cut_short_ends_with_an_error_line(settings: Settings) -> N
                     url, json={"chunk_capacity": 96}, headers={"accept": accept}
                 )
                 assert_error(failed, 503)
+
+
+async def test_one_json_body_is_bounded_the_stream_is_not(
+    run_app: AppRunner, settings: Settings
+) -> None:
+    async with run_app(settings.model_copy(update={"max_inputs": 8})) as client:
+        file_id = await upload_doc(client, "gpl-3.txt")
+        url = f"/v1/files/{file_id}/embeddings"
+        body = {"chunk_capacity": 256}
+        refused = await client.post(url, json=body)
+        assert_error(refused, 400, param="file_id")
+        assert refused.json()["error"]["code"] == "too_many_chunks"
+        assert NDJSON in refused.json()["error"]["message"]
+        streamed = await client.post(url, json=body, headers={"accept": NDJSON})
+        assert streamed.status_code == 200
+        assert len(streamed.text.splitlines()) > 8
