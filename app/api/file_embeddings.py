@@ -10,7 +10,6 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import CatalogDep, FileStoreDep, ServicesDep, SessionDep
 from app.errors import InvalidRequest, ServiceError, service_envelope
-from app.schemas.embeddings import Usage
 from app.schemas.errors import error_responses
 from app.schemas.file_embeddings import (
     ChunkEmbedding,
@@ -82,15 +81,12 @@ async def _whole(embedder: FileEmbedder, chunk_set: ChunkSet, *, max_vectors: in
             code="too_many_chunks",
         )
     data = [item async for step in embedder.stream(chunk_set) for item in step]
-    model = embedder.params.model
-    specials = model.tokenizer.special_tokens
-    cached = sum(item.tokens + specials for item in data if item.cached)
     body = FileEmbeddingsResponse(
         file_id=chunk_set.file.id,
         filename=chunk_set.file.filename,
-        model=model.name,
+        model=embedder.params.model.name,
         data=data,
-        usage=Usage.of(embedder.usage(chunk_set), cached),
+        usage=embedder.usage(data),
     )
     return Response(body.model_dump_json(), media_type="application/json")
 

@@ -9,6 +9,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.engine.base import Tokenizer
+from app.schemas.embeddings import Usage
 from app.schemas.file_embeddings import ChunkEmbedding
 from app.services.chunk_store import ChunkParams, ChunkSet
 from app.services.chunking import Chunk
@@ -28,9 +29,12 @@ class FileEmbedder:
     session_factory: async_sessionmaker[AsyncSession]
     encoding_format: str
 
-    def usage(self, chunk_set: ChunkSet) -> int:
+    def usage(self, embedded: list[ChunkEmbedding]) -> Usage:
+        """Billed as /v1/embeddings bills: each chunk's tokens plus the special tokens added."""
         specials = self.params.model.tokenizer.special_tokens
-        return sum(c.tokens + specials for c in chunk_set.chunks)
+        billed = [item.tokens + specials for item in embedded]
+        cached = sum(tokens for tokens, item in zip(billed, embedded, strict=True) if item.cached)
+        return Usage.of(sum(billed), cached)
 
     async def stream(self, chunk_set: ChunkSet) -> AsyncIterator[list[ChunkEmbedding]]:
         """Embedded chunks in document order, a step at a time, with a session of its own
