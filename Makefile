@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install model run test lint format typecheck check bench clean
+.PHONY: install model sysdeps run test lint format typecheck check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ model: install
 run: model
 	$(BIN)/ragprep serve --host $(HOST) --port $(PORT)
 
-test: model
+# Debian packages some tests need (browser, PDF tools, PostgreSQL): .ci/apt-packages.txt.
+sysdeps:
+	bash .ci/sysdeps.sh
+
+test: model sysdeps
 	$(BIN)/python -m pytest
 
 lint: install
