@@ -20,12 +20,7 @@ async def create_chunks(
     session: SessionDep,
     services: ServicesDep,
 ) -> ChunksResponse:
-    params = ChunkParams(
-        model=catalog.get(request.model),
-        tokenizer=request.tokenizer,
-        capacity=request.chunk_capacity,
-        overlap=request.chunk_overlap,
-    )
+    params = ChunkParams.of(request, catalog)
     result = await chunk_file(
         session=session,
         store=store,

@@ -37,12 +37,7 @@ async def embed_file(
     services: ServicesDep,
     accept: str = Header(default="application/json"),
 ) -> Response:
-    params = ChunkParams(
-        model=catalog.get(request.model),
-        tokenizer=request.tokenizer,
-        capacity=request.chunk_capacity,
-        overlap=request.chunk_overlap,
-    )
+    params = ChunkParams.of(request, catalog)
     chunk_set = await chunk_file(
         session=session,
         store=store,

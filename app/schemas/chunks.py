@@ -6,14 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
-from app.schemas.common import Text
+from app.schemas.common import RequestModel, Text
 
 SizingTokenizer = Literal["model", "cl100k_base"]
 
 
-class ChunksRequest(BaseModel):
-    id: Text = Field(description="Id of a stored file (from POST /v1/files).")
-    filename: Text | None = Field(default=None, description="If given, must match the file.")
+class ChunkingOptions(RequestModel):
+    """How to chunk a stored file: shared by /v1/chunks and /v1/files/{id}/embeddings."""
+
     chunk_capacity: StrictInt | None = Field(
         default=None,
         description="Most tokens per chunk; default: the model window minus its special tokens.",
@@ -29,6 +29,11 @@ class ChunksRequest(BaseModel):
         default="model",
         description="Count capacity in the model's tokens, or in cl100k_base (as LlamaEdge).",
     )
+
+
+class ChunksRequest(ChunkingOptions):
+    id: Text = Field(description="Id of a stored file (from POST /v1/files).")
+    filename: Text | None = Field(default=None, description="If given, must match the file.")
 
 
 class ChunkDetail(BaseModel):

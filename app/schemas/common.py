@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 def utf8(value: str) -> str:
@@ -18,3 +18,10 @@ def utf8(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(utf8)]
+
+
+class RequestModel(BaseModel):
+    """Base of every JSON request body: an unknown field is a 400 naming it, as OpenAI answers,
+    never silently ignored (a misspelt `chunk_capacty` would otherwise chunk at the default)."""
+
+    model_config = ConfigDict(extra="forbid")

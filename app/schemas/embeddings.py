@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, field_validator
 
-from app.schemas.common import Text, utf8
+from app.schemas.common import RequestModel, Text, utf8
 
 EmbeddingInput = StrictStr | list[StrictStr] | list[StrictInt] | list[list[StrictInt]]
 
 
-class EmbeddingRequest(BaseModel):
+class EmbeddingRequest(RequestModel):
     input: EmbeddingInput = Field(
         description="A string, a list of strings, a list of token ids or a list of id lists."
     )
@@ -21,7 +21,7 @@ class EmbeddingRequest(BaseModel):
         default=None, ge=1, description="Truncate and re-normalize."
     )
     user: Text | None = None
-    truncate: bool = Field(
+    truncate: StrictBool = Field(
         default=False, description="Cut inputs longer than the model window instead of a 400."
     )
 

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 
-from app.schemas.chunks import SizingTokenizer
-from app.schemas.common import Text
+from app.schemas.chunks import ChunkingOptions
 from app.schemas.embeddings import Usage
 
 
-class FileEmbeddingsRequest(BaseModel):
-    model: Text | None = Field(default=None, description="Model name or alias.")
-    chunk_capacity: StrictInt | None = Field(
-        default=None, description="As in /v1/chunks.", json_schema_extra={"minimum": 1}
-    )
-    chunk_overlap: StrictInt = Field(
-        default=0, description="As in /v1/chunks.", json_schema_extra={"minimum": 0}
-    )
-    tokenizer: SizingTokenizer = "model"
+class FileEmbeddingsRequest(ChunkingOptions):
     encoding_format: Literal["float", "base64"] = "float"
 
 

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.session import end_read
 from app.db.tables import ChunkRow, ChunkSetRow, FileRow
 from app.engine.base import Tokenizer
-from app.engine.catalog import LoadedModel
+from app.engine.catalog import LoadedModel, ModelCatalog
 from app.errors import InvalidRequest
-from app.schemas.chunks import SizingTokenizer
+from app.schemas.chunks import ChunkingOptions, SizingTokenizer
 from app.services.chunking import Chunk, checked_sizes, split_text
 from app.services.files import FileStore
 from app.services.text import decode_text, is_markdown
@@ -26,6 +26,16 @@ class ChunkParams:
     tokenizer: SizingTokenizer
     capacity: int | None
     overlap: int
+
+    @classmethod
+    def of(cls, options: ChunkingOptions, catalog: ModelCatalog) -> ChunkParams:
+        """The parameters a request asks for (404 for an unknown model)."""
+        return cls(
+            model=catalog.get(options.model),
+            tokenizer=options.tokenizer,
+            capacity=options.chunk_capacity,
+            overlap=options.chunk_overlap,
+        )
 
 
 @dataclass(frozen=True)
