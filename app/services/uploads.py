@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +30,22 @@ class ReceivedUpload:
     fields: dict[str, str]
 
 
+# Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder how the rest
+# of a name displays: "invoice\u202etxt.exe" reads as "invoiceexe.txt". The marks LRM/RLM/ALM
+# and joiners (ZWNJ, ZWJ) only shape text and are kept.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _kept(ch: str) -> bool:
+    return unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS
+
+
 def clean_filename(raw: str | None) -> str:
-    """The client's name as safe metadata: last path component, printable, at most 255 chars."""
+    """The client's name as metadata: its last path component with every character kept but
+    C0/C1 controls and bidi overrides, at most 255 characters. Never used in a path."""
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
-    if name in ("", ".", ".."):
+    name = "".join(ch for ch in name if _kept(ch))
+    if name.strip() in ("", ".", ".."):
         return "upload"
     if len(name) > 255:
         _, dot, ext = name.rpartition(".")
