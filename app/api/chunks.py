@@ -28,6 +28,7 @@ async def create_chunks(
         filename=request.filename,
         params=params,
         cl100k=services.cl100k,
+        id_param="id",
     )
     return ChunksResponse(
         id=result.file.id,

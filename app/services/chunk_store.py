@@ -13,7 +13,7 @@ from app.db.session import end_read
 from app.db.tables import ChunkRow, ChunkSetRow, FileRow
 from app.engine.base import Tokenizer
 from app.engine.catalog import LoadedModel, ModelCatalog
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, NotFound
 from app.schemas.chunks import ChunkingOptions, SizingTokenizer
 from app.services.chunking import Chunk, checked_sizes, split_text
 from app.services.files import FileStore
@@ -57,8 +57,27 @@ async def chunk_file(
     filename: str | None,
     params: ChunkParams,
     cl100k: Tokenizer,
+    id_param: str = "file_id",
 ) -> ChunkSet:
-    """The file's chunks for these parameters: from the database, or computed and stored."""
+    """The file's chunks for these parameters: from the database, or computed and stored.
+
+    `id_param` is the request field that carried `file_id`, named by a 404 for an unknown id.
+    """
+    try:
+        return await _chunk_file(session, store, file_id, filename, params, cl100k)
+    except NotFound as exc:
+        exc.param = id_param
+        raise
+
+
+async def _chunk_file(
+    session: AsyncSession,
+    store: FileStore,
+    file_id: str,
+    filename: str | None,
+    params: ChunkParams,
+    cl100k: Tokenizer,
+) -> ChunkSet:
     file = await store.get(session=session, file_id=file_id)
     if filename is not None and filename != file.filename:
         raise InvalidRequest(
