@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -87,6 +87,31 @@ class Settings(BaseSettings):
     cors_origins: CommaList = Field(
         default_factory=list,
         description="Comma-separated origins allowed by CORS; empty: no CORS headers at all.",
+    )
+
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines of `ragprep serve`: text, or json (one JSON object per line).",
+    )
+    body_read_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a request may go without sending body bytes before a 408.",
+    )
+    keep_alive_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds an idle connection (or one sending only its headers) is kept.",
+    )
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        description="Largest request head (request line and headers) in bytes; larger: 400.",
+    )
+    shutdown_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds in-flight requests get to finish after SIGTERM before being cut.",
     )
 
     @field_validator("api_keys", "cors_origins", mode="before")

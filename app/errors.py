@@ -62,6 +62,14 @@ class UnsupportedMedia(ServiceError):
     code = "unsupported_media_type"
 
 
+class InsufficientStorage(ServiceError):
+    """The disk filled up while storing; nothing was kept. Retry once space is freed."""
+
+    status_code = 507
+    error_type = "server_error"
+    code = "insufficient_storage"
+
+
 class Overloaded(ServiceError):
     status_code = 429
     error_type = "rate_limit_error"

@@ -29,6 +29,7 @@ async def create_chunks(
         params=params,
         cl100k=services.cl100k,
         id_param="id",
+        metrics=services.metrics,
     )
     return ChunksResponse(
         id=result.file.id,

@@ -48,6 +48,7 @@ async def embed_file(
         filename=None,
         params=params,
         cl100k=services.cl100k,
+        metrics=services.metrics,
     )
     embedder = FileEmbedder(
         params=params,

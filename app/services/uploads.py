@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import unicodedata
@@ -12,10 +13,16 @@ from uuid import uuid4
 
 import anyio
 
-from app.errors import InvalidRequest, PayloadTooLarge
+from app.errors import InsufficientStorage, InvalidRequest, PayloadTooLarge
+from app.observability.metrics import Metrics
 from app.services.multipart import MultipartStream, PartData, PartEnd, PartStart, boundary_of
 
 MAX_FIELD_BYTES = 1024
+# What a body may hold beyond the file itself: boundaries, part headers, a few small fields
+# (MAX_PARTS of MAX_FIELD_BYTES and their headers fit many times over) and a short epilogue.
+# Every byte read counts, the epilogue after the closing boundary included.
+MULTIPART_OVERHEAD = 64 * 1024
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 # 'file' and 'purpose' are all we read; a few more are tolerated, endless ones are not.
 MAX_PARTS = 16
 FLUSH_BYTES = 1024 * 1024
@@ -141,14 +148,37 @@ class _UploadState:
                 raise InvalidRequest(f"Form field '{self.current}' is too long", param=self.current)
 
 
+async def _counted(
+    body: AsyncIterator[bytes], *, limit: int, metrics: Metrics | None
+) -> AsyncIterator[bytes]:
+    """The body's chunks, stopped with a 413 once more than `limit` bytes were read."""
+    seen = 0
+    async for chunk in body:
+        seen += len(chunk)
+        if metrics is not None:
+            metrics.upload_bytes.inc(len(chunk))
+        if seen > limit:
+            raise PayloadTooLarge(
+                f"Request body is larger than the upload limit ({limit} bytes with framing)",
+                param="file",
+            )
+        yield chunk
+
+
 async def receive_upload(
-    *, content_type: str, body: AsyncIterator[bytes], uploads_dir: Path, limit: int
+    *,
+    content_type: str,
+    body: AsyncIterator[bytes],
+    uploads_dir: Path,
+    limit: int,
+    metrics: Metrics | None = None,
 ) -> ReceivedUpload:
     """Stream a multipart body to a temp file; the caller moves it into place or discards it."""
     stream = MultipartStream(boundary_of(content_type))
     state = _UploadState(_BlobWriter(uploads_dir / f"{uuid4().hex}.part", limit))
+    counted = _counted(body, limit=limit + MULTIPART_OVERHEAD, metrics=metrics)
     try:
-        async for chunk in body:
+        async for chunk in counted:
             for event in stream.feed(chunk):
                 await state.handle(event)
         for event in stream.finish():
@@ -158,6 +188,15 @@ async def receive_upload(
         if state.writer.size == 0:
             raise InvalidRequest("The uploaded file is empty", param="file", code="empty_file")
         digest = await state.writer.close()
+    except OSError as exc:
+        state.writer.discard()
+        if exc.errno in _DISK_FULL:
+            raise InsufficientStorage(
+                "The server ran out of storage space while saving the upload; nothing was "
+                "stored. Retry later or ask the operator to free space.",
+                param="file",
+            ) from exc
+        raise
     except BaseException:
         state.writer.discard()
         raise
