@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
 
 from app import cli_ingest, cli_models
 from app.cli_options import add_storage_options, settings_from
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from app.serving import serve  # uvicorn and the app load only for this command
 
-    from app.main import create_app
-
-    app = create_app(settings_from(args))
-    # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the handler it
-    # found: let that handler make a finished graceful shutdown a clean exit (0), not a kill.
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=30)
+    serve(settings_from(args), host=args.host, port=args.port)
     return 0
-
-
-def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:

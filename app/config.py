@@ -96,22 +96,27 @@ class Settings(BaseSettings):
     body_read_timeout: float = Field(
         default=30.0,
         gt=0,
-        description="Seconds a request may go without sending body bytes before a 408.",
+        description="Seconds a request body may go without a byte arriving (then 408).",
     )
-    keep_alive_timeout: float = Field(
-        default=5.0,
+    header_read_timeout: float = Field(
+        default=10.0,
         gt=0,
-        description="Seconds an idle connection (or one sending only its headers) is kept.",
+        description="Seconds a client may take to send a request's line and headers (`serve`).",
+    )
+    keep_alive_timeout: int = Field(
+        default=5,
+        gt=0,
+        description="Seconds an idle keep-alive connection is kept open (`ragprep serve`).",
     )
     max_header_bytes: int = Field(
         default=64 * 1024,
         gt=0,
-        description="Largest request head (request line and headers) in bytes; larger: 400.",
+        description="Largest request head (request line and headers) in bytes (`ragprep serve`).",
     )
-    shutdown_timeout: float = Field(
-        default=30.0,
+    shutdown_timeout: int = Field(
+        default=30,
         gt=0,
-        description="Seconds in-flight requests get to finish after SIGTERM before being cut.",
+        description="Seconds in-flight requests get to finish after SIGTERM; then cut with 503.",
     )
 
     @field_validator("api_keys", "cors_origins", mode="before")

@@ -14,12 +14,14 @@ from app.api import chunks, embeddings, file_embeddings, files, health, models
 from app.api import metrics as metrics_api
 from app.api.auth_gate import ApiKeyGate
 from app.api.body_limit import BodyLimit
+from app.api.body_timeout import BodyTimeout
 from app.api.deps import RequireApiKey
 from app.api.head import HeadAsGet
 from app.api.metrics import HttpMetrics
 from app.api.openapi import install_openapi
 from app.api.request_id import RequestId
 from app.api.security import load_api_keys
+from app.api.shutdown_guard import ShutdownGuard
 from app.config import Settings
 from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine, create_session_factory
@@ -105,9 +107,11 @@ def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> N
     # The streaming upload is exempt: it enforces max_upload_bytes itself while writing to disk.
     exempt = {("POST", "/v1/files")}
     app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes, exempt=exempt)
+    app.add_middleware(BodyTimeout, seconds=settings.body_read_timeout)
     # Before any body byte is read or parsed.
     app.add_middleware(ApiKeyGate, keys=app.state.api_keys)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(ShutdownGuard)
     app.add_middleware(HttpMetrics, metrics=metrics)
     app.add_middleware(RequestId)
     if settings.cors_origins:  # added last: outermost, so even a 413 carries CORS headers

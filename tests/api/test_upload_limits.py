@@ -7,7 +7,6 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.config import Settings
@@ -21,8 +20,12 @@ HEADERS = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
 
 def framed(data: bytes) -> bytes:
     return (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
-    ).encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+        ).encode()
+        + data
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
 
 
 async def test_epilogue_after_the_closing_boundary_counts(
