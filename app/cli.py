@@ -4,46 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from types import FrameType
 
 from app import cli_ingest, cli_models
-from app.config import Settings
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {
-        key: value
-        for key in ("storage_dir", "database_url", "models_dir")
-        if (value := getattr(args, key, None)) is not None
-    }
-    return Settings(**overrides)
-
-
-def _add_storage_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--storage-dir", type=Path, help="runtime data dir (RAGPREP_STORAGE_DIR)")
-    parser.add_argument("--database-url", help="SQLAlchemy async URL (RAGPREP_DATABASE_URL)")
-    parser.add_argument("--models-dir", type=Path, help="model registry dir (RAGPREP_MODELS_DIR)")
+from app.cli_options import add_storage_options, settings_from
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from app.serving import serve  # uvicorn and the app load only for this command
 
-    from app.main import create_app
-
-    app = create_app(_settings(args))
-    # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the handler it
-    # found: let that handler make a finished graceful shutdown a clean exit (0), not a kill.
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=30)
+    serve(settings_from(args), host=args.host, port=args.port)
     return 0
-
-
-def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    _add_storage_options(serve)
+    add_storage_options(serve)
     serve.set_defaults(handler=_serve)
 
     cli_models.add_parser(commands)
@@ -68,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = args.handler
     takes_settings = handler in (cli_models.run, cli_ingest.run)
-    code: int = handler(args, _settings(args)) if takes_settings else handler(args)
+    code: int = handler(args, settings_from(args)) if takes_settings else handler(args)
     return code
 
 

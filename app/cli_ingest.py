@@ -7,6 +7,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from app.cli_options import add_storage_options
 from app.config import Settings
 from app.ingest.run import IngestOptions, ingest
 
@@ -112,7 +113,5 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help=f"files in flight, 1-{MAX_CONCURRENCY} (default: 4)",
     )
-    from app.cli import _add_storage_options  # here, not at the top: app.cli imports this module
-
-    _add_storage_options(parser)
+    add_storage_options(parser)
     parser.set_defaults(handler=run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -87,6 +87,36 @@ class Settings(BaseSettings):
     cors_origins: CommaList = Field(
         default_factory=list,
         description="Comma-separated origins allowed by CORS; empty: no CORS headers at all.",
+    )
+
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines of `ragprep serve`: text, or json (one JSON object per line).",
+    )
+    body_read_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a request body may go without a byte arriving (then 408).",
+    )
+    header_read_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client may take to send a request's line and headers (`serve`).",
+    )
+    keep_alive_timeout: int = Field(
+        default=5,
+        gt=0,
+        description="Seconds an idle keep-alive connection is kept open (`ragprep serve`).",
+    )
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        description="Largest request head (request line and headers) in bytes (`ragprep serve`).",
+    )
+    shutdown_timeout: int = Field(
+        default=30,
+        gt=0,
+        description="Seconds in-flight requests get to finish after SIGTERM; then cut with 503.",
     )
 
     @field_validator("api_keys", "cors_origins", mode="before")

@@ -62,6 +62,14 @@ class UnsupportedMedia(ServiceError):
     code = "unsupported_media_type"
 
 
+class InsufficientStorage(ServiceError):
+    """The disk filled up while storing; nothing was kept. Retry once space is freed."""
+
+    status_code = 507
+    error_type = "server_error"
+    code = "insufficient_storage"
+
+
 class Overloaded(ServiceError):
     status_code = 429
     error_type = "rate_limit_error"
@@ -104,6 +112,8 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     if first.get("type") == "json_invalid":
         return _json_error(first)
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form")]
+    if first.get("type") == "extra_forbidden" and loc:
+        return _unknown_field(loc)
     # OpenAI's `param` names the request field; the full location (union branch, list index)
     # goes into the message.
     param = loc[0] if loc else None
@@ -114,11 +124,30 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=400)
 
 
-def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _unknown_field(loc: list[str]) -> JSONResponse:
+    # As OpenAI answers a misspelt field: a 400 naming it, never silently ignored.
+    message = f"Unknown field '{loc[-1]}'"
+    if len(loc) > 1:
+        message += f" (at {'.'.join(loc)})"
+    message += ": remove it or check its spelling"
+    body = envelope(
+        message, error_type="invalid_request_error", param=loc[0], code="unknown_parameter"
+    )
+    return JSONResponse(body, status_code=400)
+
+
+# Starlette's own errors (unknown route, method not allowed) in the vocabulary ServiceError uses:
+# an unknown route and an unknown id are both type invalid_request_error, code not_found.
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    kind = "not_found" if exc.status_code == 404 else "invalid_request_error"
-    code = "not_found" if exc.status_code == 404 else None
-    body = envelope(str(exc.detail), error_type=kind, code=code)
+    message = str(exc.detail)
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"Invalid URL ({request.method} {request.url.path})"
+    code = _HTTP_CODES.get(exc.status_code)
+    body = envelope(message, error_type="invalid_request_error", code=code)
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -11,16 +11,24 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.api import chunks, embeddings, file_embeddings, files, health, models
+from app.api import metrics as metrics_api
+from app.api.auth_gate import ApiKeyGate
 from app.api.body_limit import BodyLimit
+from app.api.body_timeout import BodyTimeout
 from app.api.deps import RequireApiKey
+from app.api.head import HeadAsGet
+from app.api.metrics import HttpMetrics
 from app.api.openapi import install_openapi
+from app.api.request_id import RequestId
 from app.api.security import load_api_keys
+from app.api.shutdown_guard import ShutdownGuard
 from app.config import Settings
 from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine, create_session_factory
 from app.engine.catalog import load_catalog
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.errors import install_error_handlers
+from app.observability.metrics import Metrics
 from app.schemas.errors import error_responses
 from app.services.container import Services
 from app.services.embedding_cache import EmbeddingCache
@@ -32,11 +40,12 @@ log = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-async def _open_store(settings: Settings) -> FileStore:
+async def _open_store(settings: Settings, metrics: Metrics) -> FileStore:
     store = FileStore(
         blobs_dir=settings.blobs_dir,
         uploads_dir=settings.uploads_dir,
         max_upload_bytes=settings.max_upload_bytes,
+        metrics=metrics,
     )
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
     store.prepare()
@@ -44,7 +53,7 @@ async def _open_store(settings: Settings) -> FileStore:
     return store
 
 
-def _lifespan(settings: Settings) -> Lifespan:
+def _lifespan(settings: Settings, metrics: Metrics) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Torn down in reverse, also when a later step fails: the batch workers drain before
@@ -53,13 +62,13 @@ def _lifespan(settings: Settings) -> Lifespan:
             lock = StorageLock(settings.storage_dir)
             lock.acquire()  # before the sweep, which must not touch another process's files
             stack.callback(lock.release)
-            store = await _open_store(settings)
+            store = await _open_store(settings, metrics)
             engine = create_engine(settings.database_url)
             stack.push_async_callback(engine.dispose)
             session_factory = create_session_factory(engine)
             async with session_factory() as session:
                 await store.sweep_orphans(session=session)
-            catalog = await anyio.to_thread.run_sync(load_catalog, settings)
+            catalog = await anyio.to_thread.run_sync(load_catalog, settings, metrics)
             stack.push_async_callback(anyio.to_thread.run_sync, catalog.stop)
             app.state.services = Services(
                 settings=settings,
@@ -67,7 +76,8 @@ def _lifespan(settings: Settings) -> Lifespan:
                 file_store=store,
                 catalog=catalog,
                 cl100k=TiktokenTokenizer(window=catalog.get(None).window),
-                embedding_cache=EmbeddingCache(enabled=settings.embedding_cache),
+                embedding_cache=EmbeddingCache(enabled=settings.embedding_cache, metrics=metrics),
+                metrics=metrics,
             )
             yield
 
@@ -76,29 +86,39 @@ def _lifespan(settings: Settings) -> Lifespan:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(title="ragprep", version="0.1.0", lifespan=_lifespan(settings))
+    # Per app, not the process-wide default registry: the middleware counts from the start.
+    metrics = Metrics()
+    app = FastAPI(title="ragprep", version="0.1.0", lifespan=_lifespan(settings, metrics))
     # Read once here, so a missing or empty key file stops start-up instead of failing open.
     app.state.api_keys = load_api_keys(settings)
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (files, file_embeddings, chunks, models, embeddings):
+    for module in (files, file_embeddings, chunks, models, embeddings, metrics_api):
         app.include_router(
             module.router, dependencies=[RequireApiKey], responses=error_responses(401)
         )
-    _install_middleware(app, settings)
+    _install_middleware(app, settings, metrics)
     install_openapi(app)
     return app
 
 
-def _install_middleware(app: FastAPI, settings: Settings) -> None:
+def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    # Each add wraps the ones before: the last added runs first on a request.
     # The streaming upload is exempt: it enforces max_upload_bytes itself while writing to disk.
     exempt = {("POST", "/v1/files")}
     app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes, exempt=exempt)
+    app.add_middleware(BodyTimeout, seconds=settings.body_read_timeout)
+    # Before any body byte is read or parsed.
+    app.add_middleware(ApiKeyGate, keys=app.state.api_keys)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(ShutdownGuard)
+    app.add_middleware(HttpMetrics, metrics=metrics)
+    app.add_middleware(RequestId)
     if settings.cors_origins:  # added last: outermost, so even a 413 carries CORS headers
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["Retry-After"],
+            expose_headers=["Retry-After", "X-Request-ID"],
         )

@@ -7,13 +7,13 @@ its own, larger limit while writing to disk.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge, envelope
+from app.api.asgi import send_error
+from app.errors import PayloadTooLarge
 
 DISCONNECT: Message = {"type": "http.disconnect"}
 
@@ -25,19 +25,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _too_large(limit: int) -> list[Message]:
-    error = PayloadTooLarge(f"Request body is larger than the {limit}-byte limit")
-    body = json.dumps(envelope(error.message, error_type=error.error_type, code=error.code))
-    # Connection: close, so the server stops reading the rest of a body nobody will use.
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
-    return [
-        {"type": "http.response.start", "status": error.status_code, "headers": headers},
-        {"type": "http.response.body", "body": body.encode()},
-    ]
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body is larger than the {limit}-byte limit")
 
 
 @dataclass
@@ -60,8 +49,8 @@ class _Guard:
             if self.seen > self.limit:
                 self.rejected = True
                 if not self.started:
-                    for reply in _too_large(self.limit):
-                        await self.inner_send(reply)
+                    # Connection: close, so the server stops reading a body nobody will use.
+                    await send_error(self.inner_send, _too_large(self.limit))
                 # The app sees a client that went away: it stops reading, its answer is dropped.
                 return DISCONNECT
         return message
@@ -90,8 +79,7 @@ class BodyLimit:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            for reply in _too_large(self.max_bytes):
-                await send(reply)
+            await send_error(send, _too_large(self.max_bytes))
             return
         guard = _Guard(receive, send, self.max_bytes)
         await self.app(scope, guard.receive, guard.send)

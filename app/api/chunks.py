@@ -28,6 +28,8 @@ async def create_chunks(
         filename=request.filename,
         params=params,
         cl100k=services.cl100k,
+        id_param="id",
+        metrics=services.metrics,
     )
     return ChunksResponse(
         id=result.file.id,

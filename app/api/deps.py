@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.security import require_api_key
-from app.config import Settings
 from app.engine.catalog import ModelCatalog
 from app.services.container import Services
 from app.services.files import FileStore
@@ -23,10 +22,6 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings(services: ServicesDep) -> Settings:
-    return services.settings
-
-
 async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
     async with services.session_factory() as session:
         yield session
@@ -36,7 +31,6 @@ def get_file_store(services: ServicesDep) -> FileStore:
     return services.file_store
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 # Closed when the handler returns, not after the response is sent: a slow download or a long
 # NDJSON stream must not hold a pooled connection (15 of them would starve every route).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

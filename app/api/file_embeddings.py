@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Body, Header, Response
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import CatalogDep, FileStoreDep, ServicesDep, SessionDep
@@ -30,13 +31,15 @@ NDJSON = "application/x-ndjson"
 )
 async def embed_file(
     file_id: str,
-    request: FileEmbeddingsRequest,
     catalog: CatalogDep,
     store: FileStoreDep,
     session: SessionDep,
     services: ServicesDep,
     accept: str = Header(default="application/json"),
+    # Every field has a default, so no body at all means all defaults.
+    request: Annotated[FileEmbeddingsRequest | None, Body()] = None,
 ) -> Response:
+    request = request or FileEmbeddingsRequest()
     params = ChunkParams.of(request, catalog)
     chunk_set = await chunk_file(
         session=session,
@@ -45,6 +48,7 @@ async def embed_file(
         filename=None,
         params=params,
         cl100k=services.cl100k,
+        metrics=services.metrics,
     )
     embedder = FileEmbedder(
         params=params,

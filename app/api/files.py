@@ -15,12 +15,11 @@ from app.api.deps import FileStoreDep, SessionDep
 from app.errors import NotFound, PayloadTooLarge
 from app.schemas.errors import error_responses
 from app.schemas.files import FileDeleted, FileList, FileObject
+from app.services.uploads import MULTIPART_OVERHEAD
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 
 READ_BYTES = 1024 * 1024
-# Multipart framing around the file: boundaries, part headers, a purpose field.
-MULTIPART_OVERHEAD = 64 * 1024
 
 UPLOAD_BODY = {
     "requestBody": {
@@ -45,7 +44,7 @@ UPLOAD_BODY = {
     "",
     response_model=FileObject,
     openapi_extra=UPLOAD_BODY,
-    responses=error_responses(400, 413),
+    responses=error_responses(400, 413, 507),
 )
 async def upload_file(request: Request, store: FileStoreDep, session: SessionDep) -> FileObject:
     declared = request.headers.get("content-length")

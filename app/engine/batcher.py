@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from app.engine.base import Embedder
 from app.errors import Overloaded, Unavailable
+from app.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,11 @@ class BatchEngine:
     name: str = "embedder"
     max_sequences: int = 256
     stats: BatchStats = field(default_factory=BatchStats)
+    metrics: Metrics | None = None
 
     def __post_init__(self) -> None:
         self._items: deque[_Item] = deque()
+        self._queued_tokens = 0
         self._wake = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=f"embed-{self.name}", daemon=True)
@@ -127,13 +130,23 @@ class BatchEngine:
             # A job larger than the whole queue is let into an empty one: refused always, it
             # could never run, and 429's "retry later" would be a lie.
             if self._items and len(self._items) + len(job.sequences) > self.queue_size:
+                if self.metrics is not None:
+                    self.metrics.rejected.labels(self.name).inc()
                 raise Overloaded(
                     f"The embedding queue is full ({self.queue_size} inputs); retry shortly",
                     headers={"Retry-After": "1"},
                 )
             for row, tokens in enumerate(job.sequences):
                 self._items.append(_Item(job=job, row=row, cost=len(tokens) + extra))
+                self._queued_tokens += len(tokens) + extra
+            self._observe_queue()
             self._wake.notify()
+
+    def _observe_queue(self) -> None:
+        """Called with the lock held, whenever the queue grows or shrinks."""
+        if self.metrics is not None:
+            self.metrics.queue_inputs.labels(self.name).set(len(self._items))
+            self.metrics.queue_tokens.labels(self.name).set(self._queued_tokens)
 
     def _run(self) -> None:
         while True:
@@ -153,8 +166,10 @@ class BatchEngine:
         while self._items and (not taken or budget - self._items[0].cost >= 0):
             item = self._items.popleft()
             budget -= item.cost
+            self._queued_tokens -= item.cost
             if not item.job.future.cancelled():
                 taken.append(item)
+        self._observe_queue()
         return taken
 
     def _pack(self, items: list[_Item]) -> list[list[_Item]]:
@@ -185,7 +200,12 @@ class BatchEngine:
             return
         self.stats.batches += 1
         self.stats.sequences += len(live)
-        self.stats.tokens += sum(item.cost for item in live)
+        tokens = sum(item.cost for item in live)
+        self.stats.tokens += tokens
+        if self.metrics is not None:
+            self.metrics.batch_size.labels(self.name).observe(len(live))
+            self.metrics.batch_tokens.labels(self.name).observe(tokens)
+            self.metrics.tokens_embedded.labels(self.name).inc(tokens)
         by_job: dict[_Job, list[int]] = {}
         for position, item in enumerate(live):
             by_job.setdefault(item.job, []).append(position)

@@ -14,6 +14,7 @@ from app.engine.base import Tokenizer
 from app.engine.batcher import BatchEngine
 from app.engine.llama import LlamaEmbedder, LlamaTokenizer, ModelLoadError
 from app.errors import InvalidRequest, NotFound
+from app.observability.metrics import Metrics
 from app.registry.prepare import ensure_gguf, prepare_default_model
 from app.registry.specs import ModelSpec, RegistryError, discover
 
@@ -94,7 +95,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
+def _load(spec: ModelSpec, settings: Settings, metrics: Metrics | None) -> LoadedModel:
     path = ensure_gguf(spec)
     try:
         tokenizer = LlamaTokenizer(path, window=spec.context_size)
@@ -115,6 +116,7 @@ def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
         queue_size=settings.queue_size,
         name=spec.name,
         max_sequences=embedder.max_sequences,
+        metrics=metrics,
     )
     engine.start()
     log.info(
@@ -134,7 +136,7 @@ def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
     )
 
 
-def load_catalog(settings: Settings) -> ModelCatalog:
+def load_catalog(settings: Settings, metrics: Metrics | None = None) -> ModelCatalog:
     """Blocking: prepare the default model, discover models/ and load every model found."""
     if settings.prepare_default_model:
         prepare_default_model(settings.models_dir)
@@ -144,7 +146,7 @@ def load_catalog(settings: Settings) -> ModelCatalog:
     loaded: list[LoadedModel] = []
     try:
         for spec in specs:
-            loaded.append(_load(spec, settings))
+            loaded.append(_load(spec, settings, metrics))
     except BaseException:
         ModelCatalog(loaded, default=settings.default_model).stop()
         raise

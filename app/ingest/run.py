@@ -22,7 +22,7 @@ from app.config import Settings
 from app.ingest import client as api
 from app.ingest.output import STDOUT, Output, chunk_line, open_output
 from app.ingest.report import FileResult, Progress, Summary, log_summary
-from app.ingest.walk import InputFile, MissingPath, find_files
+from app.ingest.walk import InputFile, MissingPath, find_files, readable
 from app.registry.specs import RegistryError
 from app.services.storage_lock import StorageInUse
 from app.services.uploads import clean_filename
@@ -81,7 +81,8 @@ async def _stored_file(
     client: httpx.AsyncClient, file: InputFile, result: FileResult
 ) -> api.StoredFile:
     data, sha256 = await anyio.to_thread.run_sync(_read, file.path)
-    name = clean_filename(file.path.name)  # the name the server would store, so matches are exact
+    # The name the server would store, so matches are exact.
+    name = clean_filename(readable(file.path.name))
     stored = await api.find_stored(client, sha256, name)
     if stored is None:
         stored = await api.upload(client, name, data)
@@ -138,6 +139,19 @@ async def _guarded(work: Awaitable[FileResult], file: InputFile) -> FileResult:
         return FileResult(file=file, failed=f"{type(exc).__name__}: {exc}")
 
 
+def _written(output: Output, result: FileResult) -> FileResult:
+    """Write a file's lines; failing to (a disk error, text that is not valid UTF-8) fails
+    that file, reported like any other failure, and the run goes on."""
+    try:
+        for line in result.lines:
+            line.encode("utf-8")  # checked before any line of the file goes out
+        output.write(result.lines)
+    except (OSError, UnicodeError) as exc:
+        log.debug("%s could not be written", result.file.display, exc_info=True)
+        return FileResult(file=result.file, failed=f"writing its output: {exc}")
+    return result
+
+
 async def _run_files(
     client: httpx.AsyncClient,
     files: list[InputFile],
@@ -151,8 +165,7 @@ async def _run_files(
     pending: deque[asyncio.Task[FileResult]] = deque()
 
     async def emit() -> None:
-        result = await pending.popleft()
-        output.write(result.lines)
+        result = _written(output, await pending.popleft())
         progress.done(result)
 
     try:

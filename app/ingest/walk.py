@@ -52,11 +52,17 @@ def _walk(root: Path, glob: str | None) -> Iterator[Path]:
                 yield path
 
 
+def readable(text: str) -> str:
+    """`text` as valid Unicode: the bytes of a non-UTF-8 file name (surrogate escapes in
+    Python) become U+FFFD, so the name can be logged, uploaded and written as UTF-8 JSON."""
+    return os.fsencode(text).decode("utf-8", errors="replace")
+
+
 def display_path(path: Path) -> str:
     """The path relative to the working directory when it lies below it, else as given."""
     if path.is_absolute():
         try:
-            return path.relative_to(Path.cwd()).as_posix()
+            return readable(path.relative_to(Path.cwd()).as_posix())
         except ValueError:
-            return path.as_posix()
-    return path.as_posix()
+            return readable(path.as_posix())
+    return readable(path.as_posix())

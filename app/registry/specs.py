@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +32,6 @@ class ModelSpec:
     batch: int | None = None
     token_ids: TokenIdVocabulary = "cl100k_base"
     owned_by: str = "ragprep"
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import anyio
@@ -13,7 +14,8 @@ from app.db.session import end_read
 from app.db.tables import ChunkRow, ChunkSetRow, FileRow
 from app.engine.base import Tokenizer
 from app.engine.catalog import LoadedModel, ModelCatalog
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, NotFound
+from app.observability.metrics import Metrics
 from app.schemas.chunks import ChunkingOptions, SizingTokenizer
 from app.services.chunking import Chunk, checked_sizes, split_text
 from app.services.files import FileStore
@@ -57,8 +59,29 @@ async def chunk_file(
     filename: str | None,
     params: ChunkParams,
     cl100k: Tokenizer,
+    id_param: str = "file_id",
+    metrics: Metrics | None = None,
 ) -> ChunkSet:
-    """The file's chunks for these parameters: from the database, or computed and stored."""
+    """The file's chunks for these parameters: from the database, or computed and stored.
+
+    `id_param` is the request field that carried `file_id`, named by a 404 for an unknown id.
+    """
+    try:
+        return await _chunk_file(session, store, file_id, filename, params, cl100k, metrics)
+    except NotFound as exc:
+        exc.param = id_param
+        raise
+
+
+async def _chunk_file(
+    session: AsyncSession,
+    store: FileStore,
+    file_id: str,
+    filename: str | None,
+    params: ChunkParams,
+    cl100k: Tokenizer,
+    metrics: Metrics | None,
+) -> ChunkSet:
     file = await store.get(session=session, file_id=file_id)
     if filename is not None and filename != file.filename:
         raise InvalidRequest(
@@ -74,9 +97,13 @@ async def chunk_file(
     if stored is not None:
         return ChunkSet(file=file, capacity=capacity, chunks=stored)
     data = await store.read_bytes(file_id=file_id)
+    started = time.perf_counter()
     chunks = await anyio.to_thread.run_sync(
         lambda: _split(data, file.filename, params, capacity, _sizer(params, cl100k))
     )
+    if metrics is not None:
+        elapsed = time.perf_counter() - started
+        metrics.chunking_seconds.labels(params.model.name).observe(elapsed)
     if not await _save(session, file_id=file_id, params=params, capacity=capacity, chunks=chunks):
         # The rollback expired `file` (reading it now would be lazy IO: a 500); reload it,
         # which is a 404 if a concurrent delete is why the save failed.

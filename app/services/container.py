@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.engine.catalog import ModelCatalog
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
+from app.observability.metrics import Metrics
 from app.services.embedding_cache import EmbeddingCache
 from app.services.files import FileStore
 
@@ -21,3 +22,4 @@ class Services:
     catalog: ModelCatalog
     cl100k: TiktokenTokenizer
     embedding_cache: EmbeddingCache
+    metrics: Metrics

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.session import end_read
 from app.db.tables import EmbeddingCacheRow
 from app.engine.catalog import LoadedModel
+from app.observability.metrics import Metrics
 from app.services.vectors import Vectors
 
 # SQLite binds at most 32766 parameters per statement; stay far below it.
@@ -46,6 +47,7 @@ class CacheStats:
 class EmbeddingCache:
     enabled: bool
     stats: CacheStats = field(default_factory=CacheStats)
+    metrics: Metrics | None = None
 
     async def embed(
         self, *, session: AsyncSession, model: LoadedModel, sequences: list[list[int]]
@@ -60,6 +62,10 @@ class EmbeddingCache:
         missing = [i for i, h in enumerate(hashes) if h not in found]
         self.stats.hits += len(sequences) - len(missing)
         self.stats.misses += len(missing)
+        if self.metrics is not None:
+            lookups = self.metrics.cache_lookups
+            lookups.labels(model.name, "hit").inc(len(sequences) - len(missing))
+            lookups.labels(model.name, "miss").inc(len(missing))
         out = np.empty((len(sequences), model.dimensions), dtype=np.float32)
         hits = np.ones(len(sequences), dtype=np.bool_)
         hits[missing] = False

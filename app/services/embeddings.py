@@ -120,15 +120,27 @@ def check_dimensions(request: EmbeddingRequest, model: LoadedModel) -> None:
         )
 
 
+def _too_many_tokens(count: int, limit: int, what: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"The inputs have {count} {what} in total; at most {limit} tokens are allowed per "
+        "request: split it into several requests",
+        param="input",
+        code="max_tokens_per_request",
+    )
+
+
+def check_token_id_budget(items: Sequence[RawInput], limit: int) -> None:
+    """Before any decoding: token-id inputs are over budget by their length alone, whatever
+    `truncate` says (1.8M ids would otherwise be decoded, at seconds of CPU, to keep 510)."""
+    ids = sum(len(item) for item in items if not isinstance(item, str))
+    if ids > limit:
+        raise _too_many_tokens(ids, limit, "token ids")
+
+
 def check_total_tokens(prepared: Prepared, limit: int) -> None:
     """One request may not monopolize the queue: the total is capped, as OpenAI caps it."""
     if prepared.prompt_tokens > limit:
-        raise InvalidRequest(
-            f"The inputs have {prepared.prompt_tokens} tokens in total (special tokens "
-            f"included); at most {limit} are allowed per request: split it into several requests",
-            param="input",
-            code="max_tokens_per_request",
-        )
+        raise _too_many_tokens(prepared.prompt_tokens, limit, "tokens (special tokens included)")
 
 
 async def create_embeddings(
@@ -143,6 +155,7 @@ async def create_embeddings(
 ) -> EmbeddingResponse:
     check_dimensions(request, model)
     items = split_inputs(request, max_inputs=max_inputs)
+    check_token_id_budget(items, max_request_tokens)
     prepared = await anyio.to_thread.run_sync(
         lambda: tokenize_inputs(items, model=model, cl100k=cl100k, truncate=request.truncate)
     )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.session import end_read
 from app.db.tables import FileRow
 from app.errors import InvalidRequest, NotFound
+from app.observability.metrics import Metrics
 from app.services.uploads import ReceivedUpload, receive_upload
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,15 @@ class FilePage:
 class FileStore:
     """Owns storage/files (one blob per file id) and storage/uploads (uploads in progress)."""
 
-    def __init__(self, *, blobs_dir: Path, uploads_dir: Path, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        blobs_dir: Path,
+        uploads_dir: Path,
+        max_upload_bytes: int,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.metrics = metrics
         self.blobs_dir = blobs_dir
         self.uploads_dir = uploads_dir
         self.max_upload_bytes = max_upload_bytes
@@ -69,6 +78,7 @@ class FileStore:
             body=body,
             uploads_dir=self.uploads_dir,
             limit=self.max_upload_bytes,
+            metrics=self.metrics,
         )
         try:
             purpose = _purpose(received.fields.get("purpose"))

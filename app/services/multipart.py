@@ -21,7 +21,6 @@ from app.errors import InvalidRequest
 class PartStart:
     name: str
     filename: str | None
-    content_type: str | None
 
 
 @dataclass
@@ -153,11 +152,4 @@ class MultipartStream:
         disposition = self._headers.get("content-disposition", b"")
         _, options = parse_options_header(disposition)
         name = _decode_header(options.get(b"name", b""))
-        content_type = self._headers.get("content-type")
-        self._events.append(
-            PartStart(
-                name=name,
-                filename=_filename(disposition, options),
-                content_type=None if content_type is None else _decode_header(content_type),
-            )
-        )
+        self._events.append(PartStart(name=name, filename=_filename(disposition, options)))

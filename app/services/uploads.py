@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,10 +13,16 @@ from uuid import uuid4
 
 import anyio
 
-from app.errors import InvalidRequest, PayloadTooLarge
+from app.errors import InsufficientStorage, InvalidRequest, PayloadTooLarge
+from app.observability.metrics import Metrics
 from app.services.multipart import MultipartStream, PartData, PartEnd, PartStart, boundary_of
 
 MAX_FIELD_BYTES = 1024
+# What a body may hold beyond the file itself: boundaries, part headers, a few small fields
+# (MAX_PARTS of MAX_FIELD_BYTES and their headers fit many times over) and a short epilogue.
+# Every byte read counts, the epilogue after the closing boundary included.
+MULTIPART_OVERHEAD = 64 * 1024
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 # 'file' and 'purpose' are all we read; a few more are tolerated, endless ones are not.
 MAX_PARTS = 16
 FLUSH_BYTES = 1024 * 1024
@@ -29,11 +37,22 @@ class ReceivedUpload:
     fields: dict[str, str]
 
 
+# Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder how the rest
+# of a name displays: "invoice\u202etxt.exe" reads as "invoiceexe.txt". The marks LRM/RLM/ALM
+# and joiners (ZWNJ, ZWJ) only shape text and are kept.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _kept(ch: str) -> bool:
+    return unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS
+
+
 def clean_filename(raw: str | None) -> str:
-    """The client's name as safe metadata: last path component, printable, at most 255 chars."""
+    """The client's name as metadata: its last path component with every character kept but
+    C0/C1 controls and bidi overrides, at most 255 characters. Never used in a path."""
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
-    if name in ("", ".", ".."):
+    name = "".join(ch for ch in name if _kept(ch))
+    if name.strip() in ("", ".", ".."):
         return "upload"
     if len(name) > 255:
         _, dot, ext = name.rpartition(".")
@@ -129,14 +148,37 @@ class _UploadState:
                 raise InvalidRequest(f"Form field '{self.current}' is too long", param=self.current)
 
 
+async def _counted(
+    body: AsyncIterator[bytes], *, limit: int, metrics: Metrics | None
+) -> AsyncIterator[bytes]:
+    """The body's chunks, stopped with a 413 once more than `limit` bytes were read."""
+    seen = 0
+    async for chunk in body:
+        seen += len(chunk)
+        if metrics is not None:
+            metrics.upload_bytes.inc(len(chunk))
+        if seen > limit:
+            raise PayloadTooLarge(
+                f"Request body is larger than the upload limit ({limit} bytes with framing)",
+                param="file",
+            )
+        yield chunk
+
+
 async def receive_upload(
-    *, content_type: str, body: AsyncIterator[bytes], uploads_dir: Path, limit: int
+    *,
+    content_type: str,
+    body: AsyncIterator[bytes],
+    uploads_dir: Path,
+    limit: int,
+    metrics: Metrics | None = None,
 ) -> ReceivedUpload:
     """Stream a multipart body to a temp file; the caller moves it into place or discards it."""
     stream = MultipartStream(boundary_of(content_type))
     state = _UploadState(_BlobWriter(uploads_dir / f"{uuid4().hex}.part", limit))
+    counted = _counted(body, limit=limit + MULTIPART_OVERHEAD, metrics=metrics)
     try:
-        async for chunk in body:
+        async for chunk in counted:
             for event in stream.feed(chunk):
                 await state.handle(event)
         for event in stream.finish():
@@ -146,6 +188,15 @@ async def receive_upload(
         if state.writer.size == 0:
             raise InvalidRequest("The uploaded file is empty", param="file", code="empty_file")
         digest = await state.writer.close()
+    except OSError as exc:
+        state.writer.discard()
+        if exc.errno in _DISK_FULL:
+            raise InsufficientStorage(
+                "The server ran out of storage space while saving the upload; nothing was "
+                "stored. Retry later or ask the operator to free space.",
+                param="file",
+            ) from exc
+        raise
     except BaseException:
         state.writer.discard()
         raise

@@ -43,7 +43,7 @@ CATALOGUE: list[tuple[str, str, Any, int, str | None]] = [
     ("GET", f"/v1/files?limit={HUGE}", None, 400, "limit"),
     ("GET", "/v1/files?limit=-1", None, 400, "limit"),
     # NUL bytes and unpaired surrogates in JSON strings.
-    ("POST", "/v1/chunks", {"id": "file_\x00"}, 404, "file_id"),
+    ("POST", "/v1/chunks", {"id": "file_\x00"}, 404, "id"),
     ("POST", "/v1/chunks", {"id": "{id}", "filename": "a\x00.txt"}, 400, "filename"),
     ("POST", "/v1/embeddings", {"input": "x", "model": "\x00"}, 404, "model"),
     ("POST", "/v1/embeddings", {"input": "\x00\x00"}, 400, "input"),

@@ -96,3 +96,22 @@ async def test_full_queue_is_429_never_5xx_or_stuck(run_app: AppRunner, settings
             assert_error(response, 429)
             assert response.headers["retry-after"] == "1"
             assert response.json()["error"]["type"] == "rate_limit_error"
+
+
+async def test_token_ids_over_budget_are_refused_before_decoding(
+    run_app: AppRunner, settings: Settings
+) -> None:
+    # 1000 ids would decode and truncate to one 512-token window, under the 600 budget: the
+    # budget holds on what was sent, so they are refused before any decoding.
+    budget = settings.model_copy(update={"max_request_tokens": 600})
+    ids = [24748] * 1000  # cl100k " hello"
+    async with run_app(budget) as client:
+        body = {"input": ids, "truncate": True}
+        response = await client.post("/v1/embeddings", json=body)
+        assert_error(response, 400, param="input")
+        error = response.json()["error"]
+        assert error["code"] == "max_tokens_per_request"
+        assert "1000 token ids" in error["message"]
+        split = await client.post("/v1/embeddings", json={"input": [ids[:290]] * 2})
+        assert split.status_code == 200, split.text
+        assert split.json()["usage"]["prompt_tokens"] <= 600

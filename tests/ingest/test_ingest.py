@@ -337,3 +337,17 @@ def test_model_names_are_canonical(
         assert run.code == 0 and {line["model"] for line in run.lines} == {expected}
     assert ingest(tmp_path / "none.jsonl", docs, *where, "--model", "nope").code == 2
     assert "refused the run: HTTP 404: The model 'nope' does not exist" in caplog.text
+
+
+def test_a_non_utf8_file_name_is_ingested_not_fatal(settings: Settings, tmp_path: Path) -> None:
+    docs = small_folder(tmp_path)
+    latin1 = os.fsdecode(b"caf\xe9 notes.txt")  # not UTF-8: surrogate escapes in Python
+    (docs / latin1).write_text("A cafe in Paris serves coffee and croissants all morning.\n")
+    run = ingest(tmp_path / "out.jsonl", docs, *storage(settings))
+    assert run.code == 0, run.logs
+    lines = run.lines
+    names = {line["filename"] for line in lines}
+    assert "caf\ufffd notes.txt" in names and "paris.txt" in names
+    paths = {line["path"] for line in lines}
+    assert any(p.endswith("caf\ufffd notes.txt") for p in paths)
+    assert any("caf\ufffd notes.txt" in message for message in run.logs)

@@ -1,0 +1,55 @@
+"""GET /metrics (Prometheus text format) and the middleware counting every HTTP request."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.deps import ServicesDep
+from app.observability.metrics import CONTENT_TYPE, Metrics
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get("/metrics", response_class=Response, include_in_schema=False)
+async def metrics(services: ServicesDep) -> Response:
+    return Response(services.metrics.exposition(), media_type=CONTENT_TYPE)
+
+
+def _route(scope: Scope) -> str:
+    # The template (/v1/files/{file_id}), never the raw path: ids would explode the series.
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"
+
+
+class HttpMetrics:
+    """Outermost but for CORS/request ids: sees every answer, 401s and 413s included."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]  # read now: HEAD is served as GET further in
+        status = 500
+        started = time.perf_counter()
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            route = _route(scope)
+            self.metrics.requests.labels(route, method, str(status)).inc()
+            elapsed = time.perf_counter() - started
+            self.metrics.request_seconds.labels(route, method).observe(elapsed)
