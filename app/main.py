@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.api import chunks, embeddings, file_embeddings, files, health, models
 from app.api.body_limit import BodyLimit
 from app.api.deps import RequireApiKey
+from app.api.inspector import install_inspector
 from app.api.openapi import install_openapi
 from app.api.security import load_api_keys
 from app.config import Settings
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(
             module.router, dependencies=[RequireApiKey], responses=error_responses(401)
         )
+    install_inspector(app)
     _install_middleware(app, settings)
     install_openapi(app)
     return app
