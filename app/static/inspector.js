@@ -278,11 +278,8 @@ function hitItem({ index, score, text }) {
   const item = document.createElement("li");
   const button = document.createElement("button");
   button.type = "button";
-  const label = document.createElement("strong");
-  label.textContent = `#${index} · ${score.toFixed(3)}`;
-  const excerpt = document.createElement("span");
-  excerpt.textContent = text.length > 140 ? `${text.slice(0, 140)}…` : text;
-  button.append(label, excerpt);
+  button.textContent = `#${index} · ${score.toFixed(3)}`;
+  button.title = text.length > 300 ? `${text.slice(0, 300)}…` : text;
   button.addEventListener("click", () => showChunk(index));
   item.append(button);
   return item;

@@ -142,6 +142,7 @@ def test_query_marks_the_chunk_the_vectors_rank_first(page: Page, server: LiveSe
     wait_for_chunks(page, api_chunks(server, file_id, chunk_capacity=48))
     page.locator("#query").fill(QUERY)
     page.locator("#query").press("Enter")
+    expect(page.locator("#status")).to_be_hidden()  # else it names what went wrong
     best = page.locator("#document .chunk-tag.best")
     expect(best).to_have_count(1)
     expected = ranked_first(server, file_id, {"chunk_capacity": 48})
