@@ -15,7 +15,8 @@ from tests.browser.conftest import DESKTOP, PHONE, open_page, screenshot
 from tests.conftest import DATA
 
 PARAGRAPHS = (DATA / "docs" / "paris.txt").read_text(encoding="utf-8").split("\n\n")
-DECORATIONS = ["🗼 ", "巴黎是法国的首都。", "𝒫𝒶𝓇𝒾𝓈 🥐 ", "🇫🇷 ", "エッフェル塔 😀 "]
+SCRIPT_PARIS = "\U0001d4ab\U0001d4b6\U0001d4c7\U0001d4be\U0001d4c8"  # mathematical script letters
+DECORATIONS = ["🗼 ", "巴黎是法国的首都。", f"{SCRIPT_PARIS} 🥐 ", "🇫🇷 ", "エッフェル塔 😀 "]
 # Astral characters (emoji, flags, mathematical letters) take two UTF-16 units but one Python
 # str index each, and a UTF-8 BOM precedes the text: offsets must still land exactly.
 ASTRAL_DOC = "\ufeff# Paris 🗼 巴黎\n\n" + "\n\n".join(
@@ -23,7 +24,9 @@ ASTRAL_DOC = "\ufeff# Paris 🗼 巴黎\n\n" + "\n\n".join(
     for i, paragraph in enumerate(PARAGRAPHS * 2)
 )
 # Every paragraph once: no two chunks share a text, so no two share a score.
-QUERY_DOC = "\n\n".join(f"{d}{p.strip()}" for d, p in zip(DECORATIONS * 2, PARAGRAPHS, strict=False))
+QUERY_DOC = "\n\n".join(
+    f"{d}{p.strip()}" for d, p in zip(DECORATIONS * 2, PARAGRAPHS, strict=False)
+)
 QUERY = "When was the Eiffel Tower built, and why?"
 
 
@@ -52,8 +55,9 @@ def drop_file(page: Page, name: str, text: str) -> None:
             const transfer = new DataTransfer();
             transfer.items.add(new File([text], name, { type: "text/plain" }));
             const zone = document.getElementById("drop-zone");
-            zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true }));
-            zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
+            for (const type of ["dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true }));
+            }
         }""",
         [name, text],
     )
@@ -162,8 +166,8 @@ def test_chunking_strategy_is_sent_only_when_chosen(page: Page, server: LiveServ
     page.locator("#capacity").fill("100")
     page.locator("#overlap").fill("20")
     page.locator("#strategy").select_option("static")
-    strategy = {"type": "static", "static": {"max_chunk_size_tokens": 100}}
-    strategy["static"]["chunk_overlap_tokens"] = 20
+    sizes = {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 20}
+    strategy = {"type": "static", "static": sizes}
     body = {"id": file_id, "model": "all-MiniLM-L6-v2", "chunking_strategy": strategy}
     answer = httpx.post(f"{server.url}/v1/chunks", json=body, timeout=60)
     # Whatever the server answers to exactly this body, the page shows: its chunks or its error.

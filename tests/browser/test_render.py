@@ -21,9 +21,12 @@ def render(page: Page, text: str, details: list[dict[str, Any]]) -> list[str]:
 
 
 def test_code_point_offsets_walk_surrogate_pairs(page: Page) -> None:
-    text = "a😀b𝒫\u00e9中🇫🇷z"
+    text = "a😀b\U0001d4ab\u00e9中🇫🇷z"
     offsets = page.evaluate(
-        """async (text) => Array.from((await import("/static/render.js")).codePointOffsets(text))""",
+        """async (text) => {
+            const { codePointOffsets } = await import("/static/render.js");
+            return Array.from(codePointOffsets(text));
+        }""",
         text,
     )
     # One entry per Python str index (code point), plus the end: UTF-16 positions.
@@ -49,11 +52,14 @@ def test_pages_and_heading_paths_label_their_chunks(page: Page) -> None:
         },
     ]
     tags = render(page, text, details)
-    assert tags == ["#0 · 6 tok · p. 1 · Intro", "#1 · 9 tok · pp. 1–2 · Intro › Details"]
+    assert tags == [
+        "#0 · 6 tok · p. 1 · Intro",
+        "#1 · 9 tok · pp. 1\u20132 · Intro \u203a Details",
+    ]
 
 
 def test_without_pages_or_headings_tags_show_tokens_only(page: Page) -> None:
-    details = [
+    details: list[dict[str, Any]] = [
         {"index": 0, "start": 0, "end": 5, "tokens": 2, "pages": None, "headings": []},
         {"index": 1, "start": 6, "end": 11, "tokens": 3},
     ]
