@@ -235,7 +235,7 @@ def test_narrow_screen_has_no_horizontal_overflow(browser: Browser, server: Live
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1] == PHONE["width"]
     screenshot(page, "phone-top")
-    page.locator("#document").scroll_into_view_if_needed()
+    page.locator("#doc-title").evaluate("(title) => title.scrollIntoView()")
     screenshot(page, "phone-document")
     page.context.close()
 
