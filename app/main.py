@@ -17,6 +17,7 @@ from app.api.body_limit import BodyLimit
 from app.api.body_timeout import BodyTimeout
 from app.api.deps import RequireApiKey
 from app.api.head import HeadAsGet
+from app.api.inspector import install_inspector
 from app.api.metrics import HttpMetrics
 from app.api.openapi import install_openapi
 from app.api.request_id import RequestId
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(
             module.router, dependencies=[RequireApiKey], responses=error_responses(401)
         )
+    install_inspector(app)
     _install_middleware(app, settings, metrics)
     install_openapi(app)
     return app
