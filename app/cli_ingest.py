@@ -1,4 +1,5 @@
-"""`ragprep ingest PATH... -o OUT.jsonl`: files in, one JSON line per chunk with its vector out."""
+"""`ragprep ingest PATH... -o OUT.jsonl`: files in, one JSON line (or with -o OUT.parquet, one
+Parquet row) per chunk with its vector out."""
 
 from __future__ import annotations
 
@@ -88,7 +89,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
     parser.add_argument(
-        "-o", "--output", required=True, metavar="OUT.jsonl", help="output file, '-' for stdout"
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT.jsonl",
+        help="output file: JSONL, Parquet when it ends in .parquet, '-' for JSONL on stdout",
     )
     parser.add_argument("--model", help="embedding model name or alias (default: the server's)")
     parser.add_argument(
