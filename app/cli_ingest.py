@@ -73,6 +73,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         concurrency=args.concurrency,
     )
     try:
+        if args.engine == "ray":
+            from app.ingest.ray_engine import RayOptions, ingest_with_ray
+
+            return ingest_with_ray(options, settings, RayOptions(actors=args.actors)).code
         return asyncio.run(ingest(options, settings)).code
     except KeyboardInterrupt:  # OUT is left as it was: the temp file is removed on the way out
         logging.getLogger("ragprep.ingest").error("interrupted")
@@ -116,6 +120,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=4,
         metavar="N",
         help=f"files in flight, 1-{MAX_CONCURRENCY} (default: 4)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (or --server); ray: a Ray Data pipeline on the cluster in "
+        "RAY_ADDRESS or a local one (needs ragprep[ray]); same rows either way",
+    )
+    parser.add_argument(
+        "--actors",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="with --engine ray: embedding actors, each with its own model context (default: 1)",
     )
     from app.cli import _add_storage_options  # here, not at the top: app.cli imports this module
 
