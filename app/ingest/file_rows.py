@@ -42,10 +42,14 @@ class FileEmbedder:
         self, settings: Settings, *, model: str | None, capacity: int | None, overlap: int
     ) -> None:
         self._catalog: ModelCatalog = load_catalog(settings)
-        self.model: LoadedModel = self._catalog.get(model)
+        try:
+            self.model: LoadedModel = self._catalog.get(model)
+            # Checked once: a bad size is a usage error of the whole run, not of each file.
+            self.capacity = checked_sizes(self.model.tokenizer, capacity, overlap)
+        except BaseException:
+            self._catalog.stop()  # the model worker threads, or the process never exits
+            raise
         self._cl100k = TiktokenTokenizer(window=self._catalog.get(None).window)
-        # Checked once: a bad size is a usage error of the whole run, not of each file.
-        self.capacity = checked_sizes(self.model.tokenizer, capacity, overlap)
         self.overlap = overlap
 
     def close(self) -> None:
