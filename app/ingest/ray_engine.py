@@ -63,7 +63,6 @@ class _Embedder:
         return {
             "order": batch["order"],
             "lines": np.array(["".join(r.lines) for r in results], dtype=object),
-            "chunks": np.array([len(r.lines) for r in results]),
             "tokens": np.array([r.tokens for r in results]),
             "skipped": np.array([r.skipped or "" for r in results], dtype=object),
             "failed": np.array([r.failed or "" for r in results], dtype=object),
@@ -180,6 +179,10 @@ def _run(
     output: Output,
 ) -> Summary:
     ray = _start_ray(ray_options.actors)
+    if not os.environ.get("RAY_ADDRESS") and not settings.threads:
+        # Local actors share this machine's cores rather than each taking all of them.
+        threads = max(1, (os.cpu_count() or 1) // ray_options.actors)
+        settings = settings.model_copy(update={"threads": threads})
     summary = Summary(found=len(files))
     progress = Progress(summary)
     try:
