@@ -25,6 +25,7 @@ stop() {
     rm -rf "$workdir"
 }
 trap stop EXIT
+trap 'exit 143' TERM INT HUP  # a killed run still stops and removes its cluster
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "${as_owner[@]}" "$bindir/initdb" -D "$workdir/data" -U ragprep --auth=trust -E UTF8 \
