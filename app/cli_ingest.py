@@ -1,4 +1,5 @@
-"""`ragprep ingest PATH... -o OUT.jsonl`: files in, one JSON line per chunk with its vector out."""
+"""`ragprep ingest PATH... -o OUT.jsonl`: files in, one JSON line (or with -o OUT.parquet, one
+Parquet row) per chunk with its vector out."""
 
 from __future__ import annotations
 
@@ -73,6 +74,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         concurrency=args.concurrency,
     )
     try:
+        if args.engine == "ray":
+            from app.ingest.ray_engine import RayOptions, ingest_with_ray
+
+            return ingest_with_ray(options, settings, RayOptions(actors=args.actors)).code
         return asyncio.run(ingest(options, settings)).code
     except KeyboardInterrupt:  # OUT is left as it was: the temp file is removed on the way out
         logging.getLogger("ragprep.ingest").error("interrupted")
@@ -89,7 +94,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
     parser.add_argument(
-        "-o", "--output", required=True, metavar="OUT.jsonl", help="output file, '-' for stdout"
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT.jsonl",
+        help="output file: JSONL, Parquet when it ends in .parquet, '-' for JSONL on stdout",
     )
     parser.add_argument("--model", help="embedding model name or alias (default: the server's)")
     parser.add_argument(
@@ -112,6 +121,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=4,
         metavar="N",
         help=f"files in flight, 1-{MAX_CONCURRENCY} (default: 4)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (or --server); ray: a Ray Data pipeline on the cluster in "
+        "RAY_ADDRESS or a local one (needs ragprep[ray]); same rows either way",
+    )
+    parser.add_argument(
+        "--actors",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="with --engine ray: embedding actors, each with its own model context (default: 1)",
     )
     add_storage_options(parser)
     parser.set_defaults(handler=run)

@@ -26,11 +26,18 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(
         default="",
-        description="SQLAlchemy async URL; defaults to sqlite+aiosqlite:///<storage_dir>/ragprep.db.",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///PATH (default "
+        "<storage_dir>/ragprep.db) or postgresql+asyncpg://USER:PASSWORD@HOST/DB.",
     )
     models_dir: Path = Field(
         default=Path("models"),
         description="Model registry: GGUF files, LocalAI-style YAML configs, HF model folders.",
+    )
+    orphan_grace_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="With PostgreSQL (replicas sharing storage): start-up sweeps only uploads "
+        "and unreferenced blobs untouched this long.",
     )
     max_upload_bytes: int = Field(
         default=512 * MIB, gt=0, description="Largest accepted upload, in bytes (larger: 413)."

@@ -24,6 +24,7 @@ from app.api.request_id import RequestId
 from app.api.security import load_api_keys
 from app.api.shutdown_guard import ShutdownGuard
 from app.config import Settings
+from app.db.dialect import is_sqlite
 from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine, create_session_factory
 from app.engine.catalog import load_catalog
@@ -42,11 +43,13 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 async def _open_store(settings: Settings, metrics: Metrics) -> FileStore:
+    shared = not is_sqlite(settings.database_url)
     store = FileStore(
         blobs_dir=settings.blobs_dir,
         uploads_dir=settings.uploads_dir,
         max_upload_bytes=settings.max_upload_bytes,
         metrics=metrics,
+        orphan_grace=settings.orphan_grace_seconds if shared else 0.0,
     )
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
     store.prepare()
@@ -60,9 +63,13 @@ def _lifespan(settings: Settings, metrics: Metrics) -> Lifespan:
         # Torn down in reverse, also when a later step fails: the batch workers drain before
         # the database goes away, and the storage lock is released last.
         async with AsyncExitStack() as stack:
-            lock = StorageLock(settings.storage_dir)
-            lock.acquire()  # before the sweep, which must not touch another process's files
-            stack.callback(lock.release)
+            if is_sqlite(settings.database_url):
+                # SQLite: one process owns database and storage, so it may sweep everything.
+                # With PostgreSQL, replicas share the storage dir; the sweep's grace period
+                # keeps it off their work instead.
+                lock = StorageLock(settings.storage_dir)
+                lock.acquire()  # before the sweep, which must not touch another process's files
+                stack.callback(lock.release)
             store = await _open_store(settings, metrics)
             engine = create_engine(settings.database_url)
             stack.push_async_callback(engine.dispose)

@@ -105,6 +105,15 @@ def start_server(
     timeout: float = 60.0,
 ) -> LiveServer:
     """Start and wait for /health. Only `env` configures it: inherited RAGPREP_* are dropped."""
+    server = launch_server(storage, env=env, models=models)
+    wait_ready(server, timeout)
+    return server
+
+
+def launch_server(
+    storage: Path, *, env: dict[str, str] | None = None, models: Path = MODELS
+) -> LiveServer:
+    """Start without waiting (replicas starting at once); then `wait_ready` each."""
     storage.mkdir(parents=True, exist_ok=True)
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RAGPREP_")}
@@ -118,9 +127,12 @@ def start_server(
             env={**clean, **(env or {})},
             cwd=REPO,
         )
-    server = LiveServer(process=process, port=port, storage=storage, log_path=log_path)
+    return LiveServer(process=process, port=port, storage=storage, log_path=log_path)
+
+
+def wait_ready(server: LiveServer, timeout: float) -> None:
+    """Wait for /health; the server is killed and its log shown if it never answers."""
     _wait_healthy(server, timeout)
-    return server
 
 
 @contextmanager

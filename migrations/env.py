@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from app.db import tables  # noqa: F401  (registers the tables on Base.metadata)
 from app.db.base import Base
+from app.db.dialect import lock_migrations
 from app.db.session import create_engine
 
 target_metadata = Base.metadata
@@ -17,6 +18,9 @@ target_metadata = Base.metadata
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
+        # Before run_migrations reads the current revision: a replica that waited here sees
+        # the revision the first one committed and has nothing left to do.
+        lock_migrations(connection)
         context.run_migrations()
 
 

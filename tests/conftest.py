@@ -1,9 +1,10 @@
-"""Shared fixtures: the real default model; a real app per test with its own SQLite and storage."""
+"""Shared fixtures: the real default model; a real app per test with its own database (a SQLite
+file, or a fresh PostgreSQL database when RAGPREP_TEST_DATABASE_URL is set) and storage."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from app.config import Settings
 from app.engine.llama import LlamaTokenizer
 from app.main import create_app
 from app.registry.prepare import prepare_default_model
+from tests import pg
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
@@ -49,8 +51,26 @@ def cosine(a: Any, b: Any) -> float:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, default_gguf: Path) -> Settings:
-    return Settings(storage_dir=tmp_path / "storage", models_dir=MODELS)
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """SQLite in the test's storage dir, or a fresh database on the PostgreSQL test server."""
+    if pg.server_url() is None:
+        (tmp_path / "storage").mkdir(exist_ok=True)
+        yield f"sqlite+aiosqlite:///{tmp_path / 'storage' / 'ragprep.db'}"
+        return
+    with pg.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database; the test skips (with the reason) when there is no server."""
+    with pg.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, default_gguf: Path, database_url: str) -> Settings:
+    return Settings(storage_dir=tmp_path / "storage", models_dir=MODELS, database_url=database_url)
 
 
 @asynccontextmanager

@@ -14,9 +14,10 @@ class FileRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     filename: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(String(64), index=True)
-    bytes: Mapped[int] = mapped_column(Integer)
+    # 64-bit (migration 0003): PostgreSQL's INTEGER is 32-bit.
+    bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    created_at: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
     # created_at has one-second resolution; listing and paging order by (created_ns, id).
     created_ns: Mapped[int] = mapped_column(BigInteger, index=True)
 

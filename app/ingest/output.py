@@ -8,9 +8,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from app.ingest.client import StoredFile
+from app.ingest.parquet import open_parquet
 
 STDOUT = "-"
 
@@ -32,8 +33,16 @@ def chunk_line(*, stored: StoredFile, path: str, model: str, item: dict[str, Any
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
-class Output:
-    """Where lines go. A file is written under a temp name and renamed only by `commit`."""
+class Output(Protocol):
+    """Where lines go: JSONL or Parquet, published only by `commit`."""
+
+    def write(self, lines: list[str]) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+class JsonlOutput:
+    """A file is written under a temp name and renamed only by `commit`."""
 
     def __init__(self, handle: IO[str], temp: Path | None, target: Path | None) -> None:
         self.handle = handle
@@ -54,19 +63,23 @@ class Output:
 
 @contextmanager
 def open_output(target: str) -> Iterator[Output]:
-    """An Output for `target` ('-' is stdout, written as it goes). Without `commit`, the temp
-    file is removed and an existing `target` is left as it was."""
+    """An Output for `target` ('-' is stdout, written as it goes; *.parquet is Parquet).
+    Without `commit`, the temp file is removed and an existing `target` is left as it was."""
     if target == STDOUT:
-        yield Output(sys.stdout, None, None)
+        yield JsonlOutput(sys.stdout, None, None)
         return
     path = Path(target)
     if path.is_dir():
         raise IsADirectoryError(f"{target} is a directory")
+    if path.suffix.lower() == ".parquet":
+        with open_parquet(path) as parquet:
+            yield parquet
+        return
     # Same folder, so the rename is atomic; "x" mode creates it with the usual umask permissions.
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with temp.open("x", encoding="utf-8") as handle:
-            output = Output(handle, temp, path)
+            output = JsonlOutput(handle, temp, path)
             yield output
     finally:
         temp.unlink(missing_ok=True)

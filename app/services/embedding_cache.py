@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import select
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.dialect import insert_ignoring_duplicates
 from app.db.session import end_read
 from app.db.tables import EmbeddingCacheRow
 from app.engine.catalog import LoadedModel
@@ -96,9 +96,16 @@ class EmbeddingCache:
         return found
 
     async def _store(self, session: AsyncSession, key: str, vectors: dict[str, Vectors]) -> None:
+        # In key order: two PostgreSQL transactions inserting overlapping keys then wait for
+        # each other in the same order, never in a cycle (a deadlock).
         rows = [
-            {"model_key": key, "text_sha256": digest, "vector": v.astype("<f4").tobytes()}
-            for digest, v in vectors.items()
+            {
+                "model_key": key,
+                "text_sha256": digest,
+                "vector": vectors[digest].astype("<f4").tobytes(),
+            }
+            for digest in sorted(vectors)
         ]
-        await session.execute(insert(EmbeddingCacheRow).on_conflict_do_nothing(), rows)
+        statement = insert_ignoring_duplicates(EmbeddingCacheRow, session.get_bind().dialect.name)
+        await session.execute(statement, rows)
         await session.commit()

@@ -45,11 +45,16 @@ class FileStore:
         uploads_dir: Path,
         max_upload_bytes: int,
         metrics: Metrics | None = None,
+        orphan_grace: float = 0.0,
     ) -> None:
         self.metrics = metrics
         self.blobs_dir = blobs_dir
         self.uploads_dir = uploads_dir
         self.max_upload_bytes = max_upload_bytes
+        # Start-up sweeps only leftovers untouched this many seconds: 0 when this process owns
+        # the storage dir; more when replicas share it, whose uploads in flight keep writing
+        # (fresh mtime) and whose blobs are renamed into place just before their row commits.
+        self.orphan_grace = orphan_grace
 
     def blob_path(self, file_id: str) -> Path:
         return self.blobs_dir / file_id
@@ -58,17 +63,31 @@ class FileStore:
         """Create the directories and drop leftovers of uploads a crash interrupted."""
         self.blobs_dir.mkdir(parents=True, exist_ok=True)
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in self.uploads_dir.iterdir():
+        for leftover in self._stale(self.uploads_dir):
             log.info("removing interrupted upload %s", leftover.name)
             leftover.unlink(missing_ok=True)
 
     async def sweep_orphans(self, *, session: AsyncSession) -> None:
         """Remove blobs whose row never committed (a crash between rename and commit)."""
         known = set((await session.scalars(select(FileRow.id))).all())
-        for blob in self.blobs_dir.iterdir():
+        for blob in self._stale(self.blobs_dir):
             if blob.name not in known:
                 log.info("removing orphaned blob %s", blob.name)
                 blob.unlink(missing_ok=True)
+
+    def _stale(self, folder: Path) -> list[Path]:
+        """Entries of `folder` not modified within the grace period."""
+        if self.orphan_grace <= 0:
+            return list(folder.iterdir())
+        cutoff = time.time() - self.orphan_grace
+        stale: list[Path] = []
+        for entry in folder.iterdir():
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    stale.append(entry)
+            except FileNotFoundError:  # another replica finished or removed it meanwhile
+                continue
+        return stale
 
     async def upload(
         self, *, session: AsyncSession, content_type: str, body: AsyncIterator[bytes]

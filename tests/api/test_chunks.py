@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.registry.convert import convert_hf_to_gguf
 from app.registry.prepare import packaged_default_weights
 from app.services.text import decode_text
+from tests import pg
 from tests.api.test_files import assert_error
 from tests.conftest import DATA, AppRunner
 
@@ -39,10 +39,7 @@ async def chunks_of(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
 
 
 def count_rows(settings: Settings, table: str) -> int:
-    db = Path(settings.database_url.removeprefix("sqlite+aiosqlite:///"))
-    with sqlite3.connect(db) as connection:
-        (count,) = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
-    return int(count)
+    return pg.count_rows(settings.database_url, table)
 
 
 async def test_seed_flow_upload_chunk_embed(client: httpx.AsyncClient) -> None:

@@ -1,14 +1,18 @@
-"""Files API over the real HTTP stack, SQLite file and storage dir."""
+"""Files API over the real HTTP stack, database (SQLite or PostgreSQL) and storage dir."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from app.config import Settings
+from app.db.dialect import is_sqlite
 from tests.conftest import AppRunner
 
 PARIS = b"Paris is the capital and most populous city of France.\n" * 20
@@ -217,12 +221,35 @@ async def test_restart_sweeps_interrupted_uploads_and_orphans(
 ) -> None:
     async with run_app(settings) as client:
         kept = (await upload(client, "kept.txt", b"kept")).json()["id"]
-    (settings.uploads_dir / "dead.part").write_bytes(b"half an upload")
-    (settings.blobs_dir / "file_orphan").write_bytes(b"renamed but never committed")
+    # Untouched for longer than the grace period replicas sharing storage get (PostgreSQL).
+    long_ago = time.time() - settings.orphan_grace_seconds - 60
+    debris(settings, "dead.part", "file_orphan", mtime=long_ago)
     async with run_app(settings) as client:
         assert [f["id"] for f in (await client.get("/v1/files")).json()["data"]] == [kept]
     assert list(settings.uploads_dir.iterdir()) == []
     assert [p.name for p in settings.blobs_dir.iterdir()] == [kept]
+
+
+def debris(settings: Settings, upload_name: str, blob_name: str, *, mtime: float) -> list[Path]:
+    written = [settings.uploads_dir / upload_name, settings.blobs_dir / blob_name]
+    for path in written:
+        path.write_bytes(b"half an upload, or renamed but never committed")
+        os.utime(path, (mtime, mtime))
+    return written
+
+
+async def test_start_up_keeps_fresh_uploads_unless_it_owns_the_storage(
+    run_app: AppRunner, settings: Settings
+) -> None:
+    """With SQLite one process owns the storage dir and sweeps all leftovers; with PostgreSQL
+    a recent upload or blob may be another replica's work in flight, so it is left alone."""
+    async with run_app(settings) as client:
+        await upload(client, "kept.txt", b"kept")
+    fresh = debris(settings, "inflight.part", "file_committing", mtime=time.time())
+    async with run_app(settings) as client:
+        assert len((await client.get("/v1/files")).json()["data"]) == 1
+    kept = [path.exists() for path in fresh]
+    assert kept == ([False, False] if is_sqlite(settings.database_url) else [True, True])
 
 
 async def test_health(client: httpx.AsyncClient) -> None:

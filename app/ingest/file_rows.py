@@ -1,0 +1,103 @@
+"""One file's output rows computed here, without a server: the same pieces the API uses
+(text decoding, the splitter, tokenization, the model's batch engine, vector shaping), so an
+engine that calls this writes the rows the local engine gets from POST /v1/files/{id}/embeddings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+
+from app.config import Settings
+from app.engine.catalog import LoadedModel, ModelCatalog, load_catalog
+from app.engine.tiktoken_tokenizer import TiktokenTokenizer
+from app.errors import ServiceError, UnsupportedMedia
+from app.services.chunking import checked_sizes, split_text
+from app.services.embeddings import tokenize_inputs
+from app.services.text import decode_text, is_markdown
+from app.services.uploads import clean_filename
+from app.services.vectors import shape
+
+# The same reasons the local engine reports for the same files (app/ingest/client.py).
+NOT_TEXT, EMPTY_FILE, NO_TEXT = "not a text file", "empty file", "no text (only whitespace)"
+# Chunks per embedding call: as the API's file embeddings stream steps (app/services).
+STEP = 64
+
+
+@dataclass
+class FileRows:
+    """A file's JSONL lines, or why it was skipped or failed."""
+
+    lines: list[str] = field(default_factory=list)
+    tokens: int = 0
+    skipped: str | None = None
+    failed: str | None = None
+
+
+class FileEmbedder:
+    """Owns a model catalog (one llama.cpp context per model, on its own worker thread)."""
+
+    def __init__(
+        self, settings: Settings, *, model: str | None, capacity: int | None, overlap: int
+    ) -> None:
+        self._catalog: ModelCatalog = load_catalog(settings)
+        try:
+            self.model: LoadedModel = self._catalog.get(model)
+            # Checked once: a bad size is a usage error of the whole run, not of each file.
+            self.capacity = checked_sizes(self.model.tokenizer, capacity, overlap)
+        except BaseException:
+            self._catalog.stop()  # the model worker threads, or the process never exits
+            raise
+        self._cl100k = TiktokenTokenizer(window=self._catalog.get(None).window)
+        self.overlap = overlap
+
+    def close(self) -> None:
+        self._catalog.stop()
+
+    def rows(self, data: bytes, *, name: str, display: str) -> FileRows:
+        """The rows of the file named `name` (its base name) holding `data`."""
+        filename = clean_filename(name)  # as the server would store it
+        if not data:
+            return FileRows(skipped=EMPTY_FILE)
+        try:
+            return self._rows(data, filename, display)
+        except UnsupportedMedia:
+            return FileRows(skipped=NOT_TEXT)
+        except ServiceError as exc:
+            return FileRows(failed=str(exc))
+
+    def _rows(self, data: bytes, filename: str, display: str) -> FileRows:
+        model = self.model
+        chunks = split_text(
+            text=decode_text(data, filename=filename),
+            model_tokenizer=model.tokenizer,
+            capacity=self.capacity,
+            overlap=self.overlap,
+            markdown=is_markdown(filename),
+        )
+        if not chunks:
+            return FileRows(skipped=NO_TEXT)
+        result = FileRows()
+        for start in range(0, len(chunks), STEP):
+            step = chunks[start : start + STEP]
+            texts: list[str | list[int]] = [c.text for c in step]
+            prepared = tokenize_inputs(texts, model=model, cl100k=self._cl100k, truncate=False)
+            raw = asyncio.run(model.engine.embed(prepared.sequences))
+            vectors = shape(raw, normalize=model.spec.normalize, dimensions=None)
+            for chunk, vector in zip(step, vectors, strict=True):
+                record = {
+                    "file_id": None,  # nothing is stored on a server
+                    "filename": filename,
+                    "path": display,
+                    "chunk_index": chunk.index,
+                    "start": chunk.start,
+                    "end": chunk.end,
+                    "tokens": chunk.tokens,
+                    "text": chunk.text,
+                    "model": model.name,
+                    "embedding": vector.astype("<f4").tolist(),
+                }
+                result.lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+                result.tokens += chunk.tokens
+        return result
