@@ -1,0 +1,79 @@
+"""What a file is, from its bytes first and its name second."""
+
+from __future__ import annotations
+
+import enum
+import io
+import re
+import zipfile
+
+from app.errors import UnprocessableDocument
+from app.extract.text import bom_split, is_markdown, not_supported
+
+_HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+# PDF readers accept the header anywhere in the first KiB (some generators prepend junk).
+_PDF_MAGIC_WINDOW = 1024
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_HTML_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]",
+    re.IGNORECASE | re.DOTALL,
+)
+# Binary formats we know and refuse, so that they are never mistaken for text.
+_BINARY_MAGIC = (
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ",
+    b"7z\xbc\xaf",
+    b"Rar!",
+    b"\xd0\xcf\x11\xe0",  # OLE2: legacy .doc/.xls, also password-protected OOXML
+    b"\x7fELF",
+    b"%!PS",
+)
+
+
+class Kind(enum.Enum):
+    PDF = "application/pdf"
+    HTML = "text/html"
+    DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    MARKDOWN = "text/markdown"
+    TEXT = "text/plain"
+
+
+def detect(data: bytes, *, filename: str) -> Kind:
+    """The document kind; raises UnsupportedMedia for formats we cannot extract."""
+    if b"%PDF-" in data[:_PDF_MAGIC_WINDOW]:
+        return Kind.PDF
+    if data.startswith(_ZIP_MAGIC):
+        return _zip_kind(data, filename=filename)
+    if data.startswith(_BINARY_MAGIC):
+        if data.startswith(b"\xd0\xcf\x11\xe0") and filename.lower().endswith(".docx"):
+            raise UnprocessableDocument(
+                f"File {filename!r} is an encrypted (password-protected) Word document; "
+                "save it without a password and upload it again",
+                param="id",
+                code="encrypted_document",
+            )
+        raise not_supported(filename)
+    body, _ = bom_split(data[:4096])
+    if _HTML_START.match(body) or filename.lower().endswith(_HTML_SUFFIXES):
+        return Kind.HTML
+    return Kind.MARKDOWN if is_markdown(filename) else Kind.TEXT
+
+
+def _zip_kind(data: bytes, *, filename: str) -> Kind:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise UnprocessableDocument(
+            f"File {filename!r} is a damaged ZIP container (truncated or corrupt); "
+            "upload an intact copy",
+            param="id",
+            code="corrupt_document",
+        ) from exc
+    if "word/document.xml" in names:
+        return Kind.DOCX
+    raise not_supported(filename)

@@ -1,0 +1,81 @@
+"""ZIP containers (DOCX, ...) checked before any parser opens them: size and XML entities.
+
+A zip bomb declares small sizes and inflates to gigabytes, so declared sizes are checked first
+(cheap) and then every member is inflated in small reads against a running total, which keeps
+memory flat and stops as soon as the limit is passed. An XML part with a DOCTYPE could declare
+entities that expand exponentially ("billion laughs") or point outside the file; Office never
+writes one, so any DOCTYPE or ENTITY declaration is refused before an XML parser sees it.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+
+from app.errors import DocumentTooLarge, UnprocessableDocument
+
+_READ = 1 << 20
+_XML_SUFFIXES = (".xml", ".rels")
+_DECLARATIONS = tuple(
+    marker.encode(encoding)
+    for marker in ("<!DOCTYPE", "<!ENTITY")
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be")
+)
+_OVERLAP = max(len(marker) for marker in _DECLARATIONS) - 1
+
+
+def check_archive(data: bytes, *, filename: str, max_unpacked_bytes: int) -> None:
+    """Raise DocumentTooLarge, or UnprocessableDocument for corrupt or unsafe content."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            _check_declared(members, filename, max_unpacked_bytes)
+            total = 0
+            for member in members:
+                total = _inflate(archive, member, total, filename, max_unpacked_bytes)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
+        raise UnprocessableDocument(
+            f"File {filename!r} is a damaged document (its ZIP container is corrupt: {exc}); "
+            "upload an intact copy",
+            param="id",
+            code="corrupt_document",
+        ) from exc
+
+
+def _check_declared(members: list[zipfile.ZipInfo], filename: str, limit: int) -> None:
+    declared = sum(member.file_size for member in members)
+    if declared > limit:
+        raise _too_large(filename, limit)
+
+
+def _inflate(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, total: int, filename: str, limit: int
+) -> int:
+    scan = member.filename.lower().endswith(_XML_SUFFIXES)
+    tail = b""
+    with archive.open(member) as stream:
+        while block := stream.read(_READ):
+            total += len(block)
+            if total > limit:
+                raise _too_large(filename, limit)
+            if scan:
+                window = tail + block
+                if any(marker in window for marker in _DECLARATIONS):
+                    raise UnprocessableDocument(
+                        f"File {filename!r} has an XML part ({member.filename}) declaring a "
+                        "DOCTYPE or entities, which Office documents never do; refusing to "
+                        "expand them. Re-save it with a word processor and upload it again",
+                        param="id",
+                        code="unsafe_document",
+                    )
+                tail = window[-_OVERLAP:]
+    return total
+
+
+def _too_large(filename: str, limit: int) -> DocumentTooLarge:
+    return DocumentTooLarge(
+        f"File {filename!r} unpacks to more than {limit // (1 << 20)} MiB (a ZIP bomb or an "
+        "unusually large document); split it into smaller files",
+        param="id",
+    )
