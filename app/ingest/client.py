@@ -21,7 +21,13 @@ IN_PROCESS_URL = "http://ragprep.local"
 # server; connecting, though, should be quick.
 TIMEOUT = httpx.Timeout(30.0, read=900.0)
 # Empty and whitespace-only inputs are the user's data, not a failure of the run.
-SKIP_CODES = {"empty_file": "empty file", "empty_document": "no text (only whitespace)"}
+SKIP_CODES = {
+    "empty_file": "empty file",
+    "empty_document": "no text (only whitespace or invisible characters)",
+}
+# Documents the server cannot extract (encrypted, no text layer, corrupt, too large, too slow):
+# skipped with the server's reason.
+DOCUMENT_CODES = {"unprocessable_document", "document_too_large", "extraction_timeout"}
 
 
 class ApiError(Exception):
@@ -31,6 +37,7 @@ class ApiError(Exception):
         self, status: int, message: str, code: str | None, *, retry_after: float = 1.0
     ) -> None:
         super().__init__(f"HTTP {status}: {message}")
+        self.message = message
         self.status = status
         self.code = code
         self.retry_after = retry_after
@@ -44,7 +51,9 @@ class ApiError(Exception):
     def skip_reason(self) -> str | None:
         """Why the file is skipped rather than failed, or None when it is a real failure."""
         if self.status == 415:
-            return "not a text file"
+            return "not a supported document format"
+        if self.status == 422 or self.code in DOCUMENT_CODES:
+            return self.message
         return SKIP_CODES.get(self.code or "") if self.status == 400 else None
 
 

@@ -45,6 +45,8 @@ class Chunk:
     end: int
     tokens: int  # by the model's tokenizer, special tokens excluded
     text: str
+    pages: tuple[int, int] | None = None  # [first, last] 1-based pages; None: unpaged
+    headings: tuple[str, ...] = ()  # section path at the chunk, outermost first
 
 
 def default_capacity(model_tokenizer: Tokenizer) -> int:

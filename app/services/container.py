@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.engine.catalog import ModelCatalog
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
+from app.services.chunk_store import ChunkStore
+from app.services.documents import DocumentStore
 from app.services.embedding_cache import EmbeddingCache
 from app.services.files import FileStore
 
@@ -21,3 +23,5 @@ class Services:
     catalog: ModelCatalog
     cl100k: TiktokenTokenizer
     embedding_cache: EmbeddingCache
+    documents: DocumentStore
+    chunk_store: ChunkStore
