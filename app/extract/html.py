@@ -11,18 +11,18 @@ from app.errors import UnprocessableDocument
 from app.extract.base import Document
 from app.extract.text import bom_split, markdown_headings
 
-# Page furniture that never belongs in a chunk. A <header>/<footer> inside an <article> or
-# <main> often holds the article's title or notes, so only the page-level ones go.
+# Page furniture that never belongs in a chunk. The converter's own preprocessing already drops a
+# page-level <header> (while keeping an <article>'s); it takes simple selectors only, so every
+# <footer> goes (an article's footer is bylines and share links too).
 _BOILERPLATE = [
     "nav",
     "aside",
+    "footer",
+    "form",
     "[role=navigation]",
     "[role=banner]",
     "[role=contentinfo]",
     "[role=search]",
-    "body > header",
-    "body > footer",
-    "form",
 ]
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE

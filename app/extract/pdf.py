@@ -14,9 +14,12 @@ from app.extract.furniture import drop_running_lines
 
 PAGE_SEPARATOR = "\n\n"
 # PDFium marks a hyphen it judged a line-end hyphenation with \x02 (\ufffe in some calls) and
-# has already joined the word; a hyphen character left at a line end before a lower-case
-# letter is the same thing written as U+2010 or U+00AD (soft hyphen).
-_HYPHEN_MARKS = re.compile("[\x02\ufffe]")
+# has already joined the lines. Before a lower-case letter it is taken as a word broken by
+# hyphenation and joined; before anything else ("Anti-Circumvention", "COVID-19") it was a
+# real hyphen and stays. A hyphen character left at a line end before a lower-case letter is
+# the same thing written as U+2010 or U+00AD (soft hyphen).
+_HYPHEN_MARKS = re.compile("[\x02\ufffe](?=[a-z\u00df-\u00ff])")
+_HARD_HYPHEN_MARKS = re.compile("[\x02\ufffe]")
 _LINE_END_HYPHEN = re.compile("[\u00ad\u2010]\n(?=[a-z\u00df-\u00ff])")
 # Other control characters would only confuse the tokenizer.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -69,7 +72,8 @@ def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[str]:
     finally:
         page.close()
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    text = _LINE_END_HYPHEN.sub("", _HYPHEN_MARKS.sub("", text))
+    text = _HARD_HYPHEN_MARKS.sub("-", _HYPHEN_MARKS.sub("", text))
+    text = _LINE_END_HYPHEN.sub("", text)
     return _CONTROL.sub("", text).split("\n")
 
 
@@ -99,11 +103,19 @@ def _outline(pdf: pdfium.PdfDocument, text: str, spans: list[tuple[int, int]]) -
             continue
         start, end = spans[index]
         origin = searched_from.get(index, start)
-        words = (re.escape(word) for word in title.split())
-        found = re.compile(r"\s+".join(words), re.IGNORECASE).search(text, origin, end)
-        position = found.start() if found else origin
+        position = _find_title(title, text, origin, end)
         searched_from[index] = position
         yield Heading(position, bookmark.level + 1, title)
+
+
+def _find_title(title: str, text: str, start: int, end: int) -> int:
+    """Where `title` starts in text[start:end]: as a line of its own, else anywhere, else start."""
+    words = r"\s+".join(re.escape(word) for word in title.split())
+    for pattern in (rf"(?m)^[ \t]*({words})[ \t]*$", f"({words})"):
+        found = re.compile(pattern, re.IGNORECASE).search(text, start, end)
+        if found:
+            return found.start(1)
+    return start
 
 
 def _error(filename: str, what: str, code: str) -> UnprocessableDocument:

@@ -1,10 +1,14 @@
 """ZIP containers (DOCX, ...) checked before any parser opens them: size and XML entities.
 
-A zip bomb declares small sizes and inflates to gigabytes, so declared sizes are checked first
-(cheap) and then every member is inflated in small reads against a running total, which keeps
-memory flat and stops as soon as the limit is passed. An XML part with a DOCTYPE could declare
-entities that expand exponentially ("billion laughs") or point outside the file; Office never
-writes one, so any DOCTYPE or ENTITY declaration is refused before an XML parser sees it.
+A zip bomb inflates a few megabytes to gigabytes. The declared sizes are checked first (cheap);
+then every XML part (all a converter reads: images are skipped) is inflated in small reads
+against a running total, which keeps memory flat and stops as soon as the limit is passed.
+zipfile never inflates past a member's declared size (a lying header ends in a CRC error, a
+corrupt document), so the running total is the backstop, not the first line.
+
+An XML part with a DOCTYPE could declare entities that expand exponentially ("billion laughs")
+or point outside the file; Office never writes one, so any DOCTYPE or ENTITY declaration is
+refused before an XML parser sees it.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ def check_archive(data: bytes, *, filename: str, max_unpacked_bytes: int) -> Non
             _check_declared(members, filename, max_unpacked_bytes)
             total = 0
             for member in members:
-                total = _inflate(archive, member, total, filename, max_unpacked_bytes)
+                if member.filename.lower().endswith(_XML_SUFFIXES):
+                    total = _inflate(archive, member, total, filename, max_unpacked_bytes)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
         raise UnprocessableDocument(
             f"File {filename!r} is a damaged document (its ZIP container is corrupt: {exc}); "
@@ -52,24 +57,22 @@ def _check_declared(members: list[zipfile.ZipInfo], filename: str, limit: int) -
 def _inflate(
     archive: zipfile.ZipFile, member: zipfile.ZipInfo, total: int, filename: str, limit: int
 ) -> int:
-    scan = member.filename.lower().endswith(_XML_SUFFIXES)
     tail = b""
     with archive.open(member) as stream:
         while block := stream.read(_READ):
             total += len(block)
             if total > limit:
                 raise _too_large(filename, limit)
-            if scan:
-                window = tail + block
-                if any(marker in window for marker in _DECLARATIONS):
-                    raise UnprocessableDocument(
-                        f"File {filename!r} has an XML part ({member.filename}) declaring a "
-                        "DOCTYPE or entities, which Office documents never do; refusing to "
-                        "expand them. Re-save it with a word processor and upload it again",
-                        param="id",
-                        code="unsafe_document",
-                    )
-                tail = window[-_OVERLAP:]
+            window = tail + block
+            if any(marker in window for marker in _DECLARATIONS):
+                raise UnprocessableDocument(
+                    f"File {filename!r} has an XML part ({member.filename}) declaring a "
+                    "DOCTYPE or entities, which Office documents never do; refusing to "
+                    "expand them. Re-save it with a word processor and upload it again",
+                    param="id",
+                    code="unsafe_document",
+                )
+            tail = window[-_OVERLAP:]
     return total
 
 
