@@ -80,3 +80,12 @@ def test_close_stops_the_workers(corpus: Corpus) -> None:
     extractor.close()
     assert not _alive(pid)
     assert extractor.pids == []
+
+
+def test_module_level_extract_uses_one_shared_pool(corpus: Corpus) -> None:
+    from app.extract import default_extractor, extract
+
+    document = extract(corpus.html, filename="a.html", limits=ExtractLimits())
+    assert document.headings
+    assert default_extractor() is default_extractor()
+    assert len(default_extractor().pids) == 1
