@@ -38,6 +38,7 @@ class Kind(enum.Enum):
     PDF = "application/pdf"
     HTML = "text/html"
     DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    EPUB = "application/epub+zip"
     MARKDOWN = "text/markdown"
     TEXT = "text/plain"
 
@@ -76,4 +77,6 @@ def _zip_kind(data: bytes, *, filename: str) -> Kind:
         ) from exc
     if "word/document.xml" in names:
         return Kind.DOCX
+    if "META-INF/container.xml" in names:
+        return Kind.EPUB
     raise not_supported(filename)

@@ -1,7 +1,7 @@
-"""ZIP containers (DOCX, ...) checked before any parser opens them: size and XML entities.
+"""ZIP containers (DOCX, EPUB) checked before any parser opens them: size and XML entities.
 
 A zip bomb inflates a few megabytes to gigabytes. The declared sizes are checked first (cheap);
-then every XML part (all a converter reads: images are skipped) is inflated in small reads
+then every XML or XHTML part (all a converter reads: images are skipped) is inflated in small reads
 against a running total, which keeps memory flat and stops as soon as the limit is passed.
 zipfile never inflates past a member's declared size (a lying header ends in a CRC error, a
 corrupt document), so the running total is the backstop, not the first line.
@@ -20,13 +20,14 @@ import zlib
 from app.errors import DocumentTooLarge, UnprocessableDocument
 
 _READ = 1 << 20
-_XML_SUFFIXES = (".xml", ".rels")
-_DECLARATIONS = tuple(
-    marker.encode(encoding)
-    for marker in ("<!DOCTYPE", "<!ENTITY")
-    for encoding in ("utf-8", "utf-16-le", "utf-16-be")
-)
-_OVERLAP = max(len(marker) for marker in _DECLARATIONS) - 1
+_XML_SUFFIXES = (".xml", ".rels", ".opf", ".ncx")
+# XHTML chapters (EPUB) legitimately start with <!DOCTYPE html>; an entity can only be declared
+# inside a DOCTYPE, so refusing <!ENTITY there is enough.
+_HTML_SUFFIXES = (".xhtml", ".html", ".htm")
+_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be")
+_XML_MARKERS = tuple(m.encode(e) for m in ("<!DOCTYPE", "<!ENTITY") for e in _ENCODINGS)
+_HTML_MARKERS = tuple(m.encode(e) for m in ("<!ENTITY",) for e in _ENCODINGS)
+_OVERLAP = max(len(marker) for marker in _XML_MARKERS) - 1
 
 
 def check_archive(data: bytes, *, filename: str, max_unpacked_bytes: int) -> None:
@@ -37,8 +38,9 @@ def check_archive(data: bytes, *, filename: str, max_unpacked_bytes: int) -> Non
             _check_declared(members, filename, max_unpacked_bytes)
             total = 0
             for member in members:
-                if member.filename.lower().endswith(_XML_SUFFIXES):
-                    total = _inflate(archive, member, total, filename, max_unpacked_bytes)
+                markers = _markers(member.filename)
+                if markers:
+                    total = _inflate(archive, member, markers, total, filename, max_unpacked_bytes)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
         raise UnprocessableDocument(
             f"File {filename!r} is a damaged document (its ZIP container is corrupt: {exc}); "
@@ -54,8 +56,21 @@ def _check_declared(members: list[zipfile.ZipInfo], filename: str, limit: int) -
         raise _too_large(filename, limit)
 
 
+def _markers(name: str) -> tuple[bytes, ...]:
+    """What to refuse in a member; () for parts no converter reads (images, fonts, styles)."""
+    name = name.lower()
+    if name.endswith(_XML_SUFFIXES):
+        return _XML_MARKERS
+    return _HTML_MARKERS if name.endswith(_HTML_SUFFIXES) else ()
+
+
 def _inflate(
-    archive: zipfile.ZipFile, member: zipfile.ZipInfo, total: int, filename: str, limit: int
+    archive: zipfile.ZipFile,
+    member: zipfile.ZipInfo,
+    markers: tuple[bytes, ...],
+    total: int,
+    filename: str,
+    limit: int,
 ) -> int:
     tail = b""
     with archive.open(member) as stream:
@@ -64,11 +79,11 @@ def _inflate(
             if total > limit:
                 raise _too_large(filename, limit)
             window = tail + block
-            if any(marker in window for marker in _DECLARATIONS):
+            if any(marker in window for marker in markers):
                 raise UnprocessableDocument(
                     f"File {filename!r} has an XML part ({member.filename}) declaring a "
-                    "DOCTYPE or entities, which Office documents never do; refusing to "
-                    "expand them. Re-save it with a word processor and upload it again",
+                    "DOCTYPE or entities, which Office documents and e-books never need; "
+                    "refusing to expand them. Re-save it and upload it again",
                     param="id",
                     code="unsafe_document",
                 )

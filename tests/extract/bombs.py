@@ -93,3 +93,14 @@ def replace_part(docx: bytes, name: str, content: bytes) -> bytes:
             data = content if info.filename == name else source.read(info)
             target.writestr(info.filename, data)
     return out.getvalue()
+
+
+def read_part(archive: bytes, name: str) -> bytes:
+    return zipfile.ZipFile(io.BytesIO(archive)).read(name)
+
+
+def add_part(archive: bytes, name: str, content: bytes) -> bytes:
+    out = io.BytesIO(archive)
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as target:
+        target.writestr(name, content)
+    return out.getvalue()

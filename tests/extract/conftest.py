@@ -25,6 +25,7 @@ class Corpus:
     markdown: str
     html: bytes
     docx: bytes
+    epub: bytes
     pdf: bytes  # no running header/footer
     pdf_path: Path
     pdf_furnished: bytes  # Chromium's running header and footer on every page
@@ -44,6 +45,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
         markdown, root / "gpl.html", "-s", "--toc", "--metadata", "title=GPL"
     )
     docx = documents.pandoc_file(markdown, root / "gpl.docx")
+    epub = documents.pandoc_file(markdown, root / "gpl.epub", "--metadata", "title=GPL")
     pdf = documents.chromium_pdf(root / "gpl.html", root / "gpl.pdf")
     furnished = documents.chromium_pdf(
         root / "gpl.html", root / "furnished.pdf", header_footer=True
@@ -54,6 +56,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
         markdown=markdown,
         html=html,
         docx=docx,
+        epub=epub,
         pdf=pdf,
         pdf_path=root / "gpl.pdf",
         pdf_furnished=furnished,
