@@ -104,3 +104,27 @@ def add_part(archive: bytes, name: str, content: bytes) -> bytes:
     with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as target:
         target.writestr(name, content)
     return out.getvalue()
+
+
+def pdf_bomb(mb: int) -> bytes:
+    """A one-page PDF whose content stream inflates to `mb` MiB of spaces (about 1000:1)."""
+    c = zlib.compressobj(9)
+    block = c.compress(b" " * (1 << 20)) + c.flush(zlib.Z_FULL_FLUSH)
+    stream = block * mb + c.flush(zlib.Z_FINISH)
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets: list[int] = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)

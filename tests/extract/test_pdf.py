@@ -10,7 +10,7 @@ import pytest
 from app.errors import UnprocessableDocument
 from app.extract import ExtractLimits, Extractor, extract_with
 from app.extract.base import Document
-from tests.extract import documents
+from tests.extract import bombs, documents
 from tests.extract.conftest import Corpus
 
 LIMITS = ExtractLimits()
@@ -108,3 +108,16 @@ def test_truncated_pdf_is_corrupt(corpus: Corpus, extractor: Extractor, keep: fl
     with pytest.raises(UnprocessableDocument) as caught:
         _pdf(extractor, corpus.pdf[: int(len(corpus.pdf) * keep)], "cut.pdf")
     assert caught.value.code == "corrupt_document"
+
+
+def test_decompression_bomb_stream_is_refused_with_flat_memory() -> None:
+    bomb = bombs.pdf_bomb(2048)  # 2 MB whose page content inflates to 2 GiB
+    extractor = Extractor()
+    try:
+        with pytest.raises(UnprocessableDocument) as caught:
+            extract_with(extractor, bomb, filename="bomb.pdf", limits=ExtractLimits(seconds=20))
+        # PDFium bounds what it inflates: the page is read, found empty, and memory stays flat.
+        assert caught.value.code == "no_text_layer"
+        assert 0 < extractor.peak_rss_bytes < 512 * 1024 * 1024
+    finally:
+        extractor.close()
