@@ -11,6 +11,7 @@ import pypdfium2.raw as pdfium_c
 from app.errors import UnprocessableDocument
 from app.extract.base import Document, Heading
 from app.extract.furniture import drop_running_lines
+from app.extract.paragraphs import with_paragraph_breaks
 
 PAGE_SEPARATOR = "\n\n"
 # PDFium marks a hyphen it judged a line-end hyphenation with \x02 (\ufffe in some calls) and
@@ -85,7 +86,7 @@ def _join(pages: list[list[str]]) -> tuple[str, list[tuple[int, int]]]:
         if number:
             parts.append(PAGE_SEPARATOR)
             offset += len(PAGE_SEPARATOR)
-        page_text = "\n".join(line.rstrip() for line in lines).strip("\n")
+        page_text = with_paragraph_breaks(lines)
         parts.append(page_text)
         spans.append((offset, offset + len(page_text)))
         offset += len(page_text)
