@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from typing import Any
 
 import mammoth
@@ -18,6 +19,17 @@ from app.extract.html import html_to_markdown_text, markdown_document
 from app.extract.zipguard import check_archive
 
 log = logging.getLogger(__name__)
+# Beyond mammoth's defaults (Heading 1-6, lists, tables): the styles Word and pandoc use for a
+# document's title and for quotations.
+STYLE_MAP = """
+p[style-name='Title'] => h1:fresh
+p[style-name='Subtitle'] => p:fresh
+p[style-name='Quote'] => blockquote > p:fresh
+p[style-name='Intense Quote'] => blockquote > p:fresh
+p[style-name='Block Text'] => blockquote > p:fresh
+"""
+# mammoth's footnote and endnote lists end each note with a link back to its marker.
+_BACK_LINK = re.compile(r' ?<a href="#(?:footnote|endnote)-ref-[^"]*">\u2191</a>')
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -33,6 +45,7 @@ def extract_docx(data: bytes, *, filename: str, limits: ExtractLimits) -> Docume
             io.BytesIO(data),
             convert_image=mammoth.images.img_element(_no_image),
             external_file_access=False,
+            style_map=STYLE_MAP,
         )
     except Exception as exc:  # mammoth raises many kinds on malformed parts; all mean "corrupt"
         log.info("mammoth could not read %r: %r", filename, exc)
@@ -42,5 +55,6 @@ def extract_docx(data: bytes, *, filename: str, limits: ExtractLimits) -> Docume
             param="id",
             code="corrupt_document",
         ) from exc
-    markdown = html_to_markdown_text(f"<html><body>{result.value}</body></html>")
+    body = _BACK_LINK.sub("", result.value)
+    markdown = html_to_markdown_text(f"<html><body>{body}</body></html>")
     return markdown_document(markdown, media_type=MEDIA_TYPE, filename=filename)

@@ -24,6 +24,9 @@ _BOILERPLATE = [
     "[role=contentinfo]",
     "[role=search]",
 ]
+# A link to an anchor in the same page ("[3.2](#options)", footnote markers) says nothing a
+# chunk can use: keep its text, drop the target.
+_ANCHOR_LINK = re.compile(r"\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\(#[^()\s]*\)")
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
 )
@@ -59,7 +62,8 @@ def html_to_markdown_text(html: str) -> str:
         exclude_selectors=_BOILERPLATE,
         autolinks=False,
     )
-    return html_to_markdown.convert(html, options).content or ""
+    markdown = html_to_markdown.convert(html, options).content or ""
+    return _ANCHOR_LINK.sub(r"\1", markdown)
 
 
 def markdown_document(markdown: str, *, media_type: str, filename: str) -> Document:

@@ -32,6 +32,12 @@ EXTRA = """
 | --- | --- | --- |
 | 4 | Verbatim copies | permission |
 | 15 | Disclaimer of warranty | limitation |
+
+> Quoted: free as in freedom.
+
+The licence text is Debian's copy.[^source]
+
+[^source]: Shipped in base-files as /usr/share/common-licenses/GPL-3.
 """
 
 

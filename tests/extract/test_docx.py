@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +44,17 @@ def test_heading_styles_lists_and_tables(corpus: Corpus, extractor: Extractor) -
     assert [(h.level, h.title) for h in document.headings] == expected
     assert "| 4 | Verbatim copies | permission |" in " ".join(document.text.split())
     assert "\n  * or with a written offer valid for three years" in document.text
+    assert "\n> Quoted: free as in freedom.\n" in document.text
+    # The footnote's text is kept; the links between marker and note are not.
+    assert "Shipped in base-files as /usr/share/common-licenses/GPL-3." in document.text
+    assert "](#" not in document.text and "\u2191" not in document.text
+
+
+def test_title_style_is_a_heading(tmp_path: Path, extractor: Extractor) -> None:
+    source = "---\ntitle: The Manual\n---\n\n# Usage\n\nRun it.\n"
+    docx = documents.pandoc_file(source, tmp_path / "manual.docx")
+    document = extract_with(extractor, docx, filename="manual.docx", limits=LIMITS)
+    assert [(h.level, h.title) for h in document.headings] == [(1, "The Manual"), (1, "Usage")]
 
 
 def test_zip_bomb_is_refused_fast_with_flat_memory(
