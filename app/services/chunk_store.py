@@ -16,7 +16,7 @@ from app.db.session import end_read
 from app.db.tables import ChunkRow, ChunkSetRow
 from app.engine.base import Tokenizer
 from app.engine.catalog import LoadedModel, ModelCatalog
-from app.errors import InvalidRequest, ServiceError
+from app.errors import InvalidRequest, ServiceError, UnprocessableDocument
 from app.extract import EXTRACTOR_VERSION
 from app.extract.base import Document
 from app.schemas.chunks import ChunkingOptions, SizingTokenizer
@@ -102,7 +102,8 @@ class ChunkStore:
     ) -> list[Chunk]:
         document = await self.documents.get(session=session, file=file)
         if not has_text(document.text):
-            raise InvalidRequest(
+            # 422 like every other document the extractor cannot use (no text layer, ...).
+            raise UnprocessableDocument(
                 f"File '{file.filename}' ({file.id}) has no text to embed: it is empty or only "
                 "whitespace, zero-width or control characters",
                 param="id",

@@ -181,5 +181,6 @@ async def test_unknown_file_binary_and_blank_documents(
     blank = await client.post(
         "/v1/chunks", json={"id": await upload_doc(client, "b.txt", b" \n\t ")}
     )
-    assert_error(blank, 400)
+    assert_error(blank, 422)
+    assert blank.json()["error"]["code"] == "empty_document"
     assert count_rows(settings, "chunk_sets") == 0
