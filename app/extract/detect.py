@@ -45,7 +45,7 @@ class Kind(enum.Enum):
 
 def detect(data: bytes, *, filename: str) -> Kind:
     """The document kind; raises UnsupportedMedia for formats we cannot extract."""
-    if b"%PDF-" in data[:_PDF_MAGIC_WINDOW]:
+    if _is_pdf(data, filename):
         return Kind.PDF
     if data.startswith(_ZIP_MAGIC):
         return _zip_kind(data, filename=filename)
@@ -62,6 +62,20 @@ def detect(data: bytes, *, filename: str) -> Kind:
     if _HTML_START.match(body) or filename.lower().endswith(_HTML_SUFFIXES):
         return Kind.HTML
     return Kind.MARKDOWN if is_markdown(filename) else Kind.TEXT
+
+
+def _is_pdf(data: bytes, filename: str) -> bool:
+    """The header first, or after junk that is not text (a text about PDFs is not a PDF)."""
+    header = data.find(b"%PDF-", 0, _PDF_MAGIC_WINDOW)
+    if header <= 0:
+        return header == 0
+    if filename.lower().endswith(".pdf"):
+        return True
+    try:
+        prefix = data[:header].decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return "\x00" in prefix
 
 
 def _zip_kind(data: bytes, *, filename: str) -> Kind:

@@ -73,7 +73,9 @@ def test_password_protected_office_file_named_docx() -> None:
     ("data", "name", "kind"),
     [
         (b"%PDF-1.7\n", "a.bin", Kind.PDF),
-        (b"junk before the header %PDF-1.4\n", "a", Kind.PDF),
+        (b"\x00\x93junk before the header %PDF-1.4\n", "a", Kind.PDF),
+        (b"junk before the header %PDF-1.4\n", "a.pdf", Kind.PDF),
+        (b"PDF files start with %PDF-1.7, then objects.\n", "pdf.md", Kind.MARKDOWN),
         (b"<!DOCTYPE html><p>x", "a.txt", Kind.HTML),
         (b"\xef\xbb\xbf  <html lang=en>", "a", Kind.HTML),
         (b"<!-- generated --><HTML>", "a", Kind.HTML),
