@@ -90,15 +90,13 @@ class ChunkStore:
         if stored is not None:
             return ChunkSet(file=file, capacity=capacity, chunks=stored)
         try:
-            chunks = await self._flights.run(
-                key, lambda: self._compute(session, file, params, capacity)
-            )
+            chunks = await self._flights.run(key, lambda: self._compute(session, file, params, key))
         except ServiceError as exc:
             raise for_route(exc, file_param) from exc
         return ChunkSet(file=file, capacity=capacity, chunks=chunks)
 
     async def _compute(
-        self, session: AsyncSession, file: FileRef, params: ChunkParams, capacity: int
+        self, session: AsyncSession, file: FileRef, params: ChunkParams, key: _Key
     ) -> list[Chunk]:
         document = await self.documents.get(session=session, file=file)
         if not has_text(document.text):
@@ -110,8 +108,9 @@ class ChunkStore:
                 code="empty_document",
             )
         sizer = self.cl100k if params.tokenizer == "cl100k_base" else None
-        chunks = await anyio.to_thread.run_sync(lambda: _split(document, params, capacity, sizer))
-        key = _Key(file.id, params.model.identity, params.tokenizer, capacity, params.overlap)
+        chunks = await anyio.to_thread.run_sync(
+            lambda: _split(document, params, key.capacity, sizer)
+        )
         if not await _save(session, key, chunks):
             # A concurrent delete (foreign key) or another process got in first: reading the
             # file again answers 404 for the former.

@@ -22,6 +22,7 @@ from app.main import create_app
 from app.services.container import Services
 from tests.api.test_chunks import chunks_of, upload_doc
 from tests.api.test_files import assert_error
+from tests.conftest import AppRunner
 from tests.extract import documents
 
 DEFINITIONS = ["Gnu General Public License", "Terms and conditions", "0. Definitions"]
@@ -33,6 +34,7 @@ class Rendered:
     html: bytes
     pdf: bytes
     pdf_path: Path
+    docx: bytes
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,8 @@ def rendered(markdown: str, tmp_path_factory: pytest.TempPathFactory) -> Rendere
     root = tmp_path_factory.mktemp("documents")
     html = documents.pandoc_file(markdown, root / "gpl.html", "-s", "--metadata", "title=GPL")
     pdf = documents.chromium_pdf(root / "gpl.html", root / "gpl.pdf")
-    return Rendered(html=html, pdf=pdf, pdf_path=root / "gpl.pdf")
+    docx = documents.pandoc_file(markdown, root / "gpl.docx")
+    return Rendered(html=html, pdf=pdf, pdf_path=root / "gpl.pdf", docx=docx)
 
 
 def count_rows(settings: Settings, table: str) -> int:
@@ -217,6 +220,28 @@ async def test_a_document_without_text_is_one_file_level_error_on_both_routes(
         assert error["code"] == "empty_document" and "no text" in error["message"]
         assert name in error["message"]
     assert count_rows(settings, "chunk_sets") == 0
+
+
+async def test_extraction_limits_come_from_the_settings(
+    settings: Settings, run_app: AppRunner, rendered: Rendered
+) -> None:
+    strict = settings.model_copy(
+        update={"extract_timeout": 0.001, "extract_max_unpacked_bytes": 4096}
+    )
+    async with run_app(strict) as client:
+        pdf = await upload_doc(client, "gpl.pdf", rendered.pdf)
+        slow = await client.post("/v1/chunks", json={"id": pdf})
+        assert_error(slow, 422, param="id")
+        assert slow.json()["error"]["code"] == "extraction_timeout"
+        docx = await upload_doc(client, "gpl.docx", rendered.docx)
+        large = await client.post(f"/v1/files/{docx}/embeddings", json={})
+        assert_error(large, 413, param="file_id")
+        assert large.json()["error"]["code"] == "document_too_large"
+        assert_error(await client.get(f"/v1/files/{docx}/text"), 413, param="file_id")
+    assert count_rows(settings, "documents") == count_rows(settings, "chunk_sets") == 0
+    async with run_app(settings) as client:  # the defaults take both
+        assert (await chunks_of(client, id=pdf))["chunks"]
+        assert (await chunks_of(client, id=docx))["chunks"]
 
 
 @asynccontextmanager
