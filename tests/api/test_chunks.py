@@ -13,9 +13,9 @@ import pytest
 from app.config import Settings
 from app.engine.llama import LlamaTokenizer
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
+from app.extract.text import decode_text
 from app.registry.convert import convert_hf_to_gguf
 from app.registry.prepare import packaged_default_weights
-from app.services.text import decode_text
 from tests.api.test_files import assert_error
 from tests.conftest import DATA, AppRunner
 

@@ -9,8 +9,8 @@ import pytest
 
 from app.engine.base import Tokenizer
 from app.errors import InvalidRequest
+from app.extract.text import decode_text, is_markdown
 from app.services.chunking import Chunk, default_capacity, has_text, split_text
-from app.services.text import decode_text, is_markdown
 
 DOCS = Path(__file__).resolve().parents[1] / "data" / "docs"
 DOCUMENTS = ("gpl-3.txt", "fastapi-readme.md")
