@@ -7,10 +7,10 @@ from app.extract.paragraphs import with_paragraph_breaks
 FULL = ("Word " * 12).strip()
 
 
-def test_short_last_lines_end_paragraphs() -> None:
-    lines = ["1. Heading", FULL, FULL, "ends here.", "Next paragraph " + "y" * 45, FULL, "end."]
+def test_short_last_lines_end_paragraphs_and_headings_stay_with_their_text() -> None:
+    lines = ["1. Heading", FULL, FULL, "ends here.", "2. Next Heading", FULL, "end.", "Last one."]
     text = with_paragraph_breaks(lines)
-    assert text.split("\n\n") == ["1. Heading", f"{FULL}\n{FULL}\nends here.", "\n".join(lines[4:])]
+    assert text.split("\n\n") == ["\n".join(lines[:4]), "\n".join(lines[4:7]), "Last one."]
 
 
 def test_a_lower_case_continuation_is_the_same_paragraph() -> None:
