@@ -39,6 +39,7 @@ class Kind(enum.Enum):
     HTML = "text/html"
     DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     EPUB = "application/epub+zip"
+    PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
     MARKDOWN = "text/markdown"
     TEXT = "text/plain"
 
@@ -91,6 +92,8 @@ def _zip_kind(data: bytes, *, filename: str) -> Kind:
         ) from exc
     if "word/document.xml" in names:
         return Kind.DOCX
+    if "ppt/presentation.xml" in names:
+        return Kind.PPTX
     if "META-INF/container.xml" in names:
         return Kind.EPUB
     raise not_supported(filename)

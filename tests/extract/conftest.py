@@ -26,6 +26,7 @@ class Corpus:
     html: bytes
     docx: bytes
     epub: bytes
+    pptx: bytes
     pdf: bytes  # no running header/footer
     pdf_path: Path
     pdf_furnished: bytes  # Chromium's running header and footer on every page
@@ -46,6 +47,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     )
     docx = documents.pandoc_file(markdown, root / "gpl.docx")
     epub = documents.pandoc_file(markdown, root / "gpl.epub", "--metadata", "title=GPL")
+    pptx = documents.pandoc_file(markdown, root / "gpl.pptx", "--slide-level", "3")
     pdf = documents.chromium_pdf(root / "gpl.html", root / "gpl.pdf")
     furnished = documents.chromium_pdf(
         root / "gpl.html", root / "furnished.pdf", header_footer=True
@@ -57,6 +59,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
         html=html,
         docx=docx,
         epub=epub,
+        pptx=pptx,
         pdf=pdf,
         pdf_path=root / "gpl.pdf",
         pdf_furnished=furnished,
