@@ -6,6 +6,7 @@ import enum
 import io
 import re
 import zipfile
+import zlib
 
 from app.errors import UnprocessableDocument
 from app.extract.text import bom_split, is_markdown, not_supported
@@ -13,6 +14,7 @@ from app.extract.text import bom_split, is_markdown, not_supported
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 # PDF readers accept the header anywhere in the first KiB (some generators prepend junk).
 _PDF_MAGIC_WINDOW = 1024
+_MIMETYPE_BYTES = 100
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]",
@@ -40,6 +42,7 @@ class Kind(enum.Enum):
     DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     EPUB = "application/epub+zip"
     PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+    ODT = "application/vnd.oasis.opendocument.text"
     MARKDOWN = "text/markdown"
     TEXT = "text/plain"
 
@@ -83,7 +86,10 @@ def _zip_kind(data: bytes, *, filename: str) -> Kind:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+            # ODF's first member names the type (a few dozen bytes; read no more than that).
+            with archive.open("mimetype") if "mimetype" in names else io.BytesIO() as member:
+                mimetype = member.read(_MIMETYPE_BYTES).strip()
+    except (zipfile.BadZipFile, ValueError, EOFError, zlib.error) as exc:
         raise UnprocessableDocument(
             f"File {filename!r} is a damaged ZIP container (truncated or corrupt); "
             "upload an intact copy",
@@ -94,6 +100,8 @@ def _zip_kind(data: bytes, *, filename: str) -> Kind:
         return Kind.DOCX
     if "ppt/presentation.xml" in names:
         return Kind.PPTX
+    if mimetype == Kind.ODT.value.encode() and "content.xml" in names:
+        return Kind.ODT
     if "META-INF/container.xml" in names:
         return Kind.EPUB
     raise not_supported(filename)

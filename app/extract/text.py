@@ -56,7 +56,7 @@ def is_markdown(filename: str) -> bool:
 
 def not_supported(filename: str) -> UnsupportedMedia:
     return UnsupportedMedia(
-        f"File {filename!r} is not a supported document: upload PDF, HTML, DOCX, PPTX, EPUB, "
+        f"File {filename!r} is not a supported document: upload PDF, HTML, DOCX, PPTX, ODT, EPUB, "
         "Markdown, or UTF-8/UTF-16 text",
         param="id",
     )

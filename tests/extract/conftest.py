@@ -27,6 +27,7 @@ class Corpus:
     docx: bytes
     epub: bytes
     pptx: bytes
+    odt: bytes
     pdf: bytes  # no running header/footer
     pdf_path: Path
     pdf_furnished: bytes  # Chromium's running header and footer on every page
@@ -48,6 +49,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     docx = documents.pandoc_file(markdown, root / "gpl.docx")
     epub = documents.pandoc_file(markdown, root / "gpl.epub", "--metadata", "title=GPL")
     pptx = documents.pandoc_file(markdown, root / "gpl.pptx", "--slide-level", "3")
+    odt = documents.pandoc_file(markdown, root / "gpl.odt")
     pdf = documents.chromium_pdf(root / "gpl.html", root / "gpl.pdf")
     furnished = documents.chromium_pdf(
         root / "gpl.html", root / "furnished.pdf", header_footer=True
@@ -60,6 +62,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
         docx=docx,
         epub=epub,
         pptx=pptx,
+        odt=odt,
         pdf=pdf,
         pdf_path=root / "gpl.pdf",
         pdf_furnished=furnished,
