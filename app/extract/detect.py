@@ -17,7 +17,7 @@ _PDF_MAGIC_WINDOW = 1024
 _MIMETYPE_BYTES = 100
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _HTML_START = re.compile(
-    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]",
+    r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]",
     re.IGNORECASE | re.DOTALL,
 )
 # Binary formats we know and refuse, so that they are never mistaken for text.
@@ -62,8 +62,10 @@ def detect(data: bytes, *, filename: str) -> Kind:
                 code="encrypted_document",
             )
         raise not_supported(filename)
-    body, _ = bom_split(data[:4096])
-    if _HTML_START.match(body) or filename.lower().endswith(_HTML_SUFFIXES):
+    body, encoding = bom_split(data[:4096])
+    if _HTML_START.match(
+        body.decode(encoding or "latin-1", errors="ignore")
+    ) or filename.lower().endswith(_HTML_SUFFIXES):
         return Kind.HTML
     return Kind.MARKDOWN if is_markdown(filename) else Kind.TEXT
 

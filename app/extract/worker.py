@@ -47,7 +47,10 @@ def _serve(conn: Connection, memory_bytes: int) -> None:
     from app.extract.parsers import parse  # imported here: only the worker needs the parsers
 
     if memory_bytes:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            memory_bytes = min(memory_bytes, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, hard))
     conn.send("ready")
     while (job := conn.recv()) is not None:
         kind, data, filename, limits = job

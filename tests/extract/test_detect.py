@@ -79,6 +79,7 @@ def test_password_protected_office_file_named_docx() -> None:
         (b"<!DOCTYPE html><p>x", "a.txt", Kind.HTML),
         (b"\xef\xbb\xbf  <html lang=en>", "a", Kind.HTML),
         (b"<!-- generated --><HTML>", "a", Kind.HTML),
+        ("\ufeff<!DOCTYPE html><p>x".encode("utf-16-le"), "a", Kind.HTML),
         (b"<p>a fragment</p>", "a.htm", Kind.HTML),
         (b"<p>a fragment in a text file</p>", "a.txt", Kind.TEXT),
         (b"# Title\n", "README.md", Kind.MARKDOWN),
