@@ -76,12 +76,14 @@ class ChunkRow(Base):
 
 
 class DocumentRow(Base):
-    """A file's extracted text and structure, per content hash and extractor version: files with
-    the same bytes share it, and chunking at other sizes never parses the file again."""
+    """A file's extracted text and structure, per content hash, name suffix (the name decides
+    between text and Markdown, say) and extractor version: files with the same bytes and suffix
+    share it, and chunking at other sizes never parses the file again."""
 
     __tablename__ = "documents"
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    suffix: Mapped[str] = mapped_column(String(255), primary_key=True)  # lower case, no dot
     extractor: Mapped[str] = mapped_column(String(64), primary_key=True)
     media_type: Mapped[str] = mapped_column(String(200))
     markdown: Mapped[bool] = mapped_column(Boolean)

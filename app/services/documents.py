@@ -31,6 +31,14 @@ class FileRef:
     def of(cls, row: FileRow) -> FileRef:
         return cls(id=row.id, filename=row.filename, sha256=row.sha256)
 
+    @property
+    def document_key(self) -> tuple[str, str, str]:
+        """What the extracted Document depends on: the bytes, the name's suffix (type detection
+        reads it: `.md` is Markdown, `.txt` the same bytes as text) and the extractor."""
+        name = self.filename.lower()
+        suffix = name.rsplit(".", 1)[1] if "." in name else ""
+        return self.sha256, suffix[:255], EXTRACTOR_VERSION
+
 
 class DocumentStore:
     """Reads stored Documents; extracts (off the event loop, once per key at a time) and stores
@@ -45,12 +53,11 @@ class DocumentStore:
 
     async def get(self, *, session: AsyncSession, file: FileRef) -> Document:
         """The file's Document; raises the extractor's 4xx for files it cannot extract."""
-        stored = await session.get(DocumentRow, (file.sha256, EXTRACTOR_VERSION))
+        stored = await session.get(DocumentRow, file.document_key)
         await end_read(session)  # no connection held while extracting
         if stored is not None:
             return _document(stored)
-        key = (file.sha256, EXTRACTOR_VERSION)
-        return await self._flights.run(key, lambda: self._extract(session, file))
+        return await self._flights.run(file.document_key, lambda: self._extract(session, file))
 
     async def _extract(self, session: AsyncSession, file: FileRef) -> Document:
         data = await self.files.read_bytes(file_id=file.id)
@@ -59,7 +66,7 @@ class DocumentStore:
         )
         document = await anyio.to_thread.run_sync(parse)
         self.extractions += 1
-        session.add(_row(file.sha256, document))
+        session.add(_row(file, document))
         try:
             await session.commit()
         except IntegrityError:  # another process stored the same document first
@@ -67,10 +74,12 @@ class DocumentStore:
         return document
 
 
-def _row(sha256: str, document: Document) -> DocumentRow:
+def _row(file: FileRef, document: Document) -> DocumentRow:
+    sha256, suffix, extractor = file.document_key
     return DocumentRow(
         sha256=sha256,
-        extractor=EXTRACTOR_VERSION,
+        suffix=suffix,
+        extractor=extractor,
         media_type=document.media_type,
         markdown=document.markdown,
         text=document.text,

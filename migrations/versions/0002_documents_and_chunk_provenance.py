@@ -23,6 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "documents",
         sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("suffix", sa.String(length=255), nullable=False),
         sa.Column("extractor", sa.String(length=64), nullable=False),
         sa.Column("media_type", sa.String(length=200), nullable=False),
         sa.Column("markdown", sa.Boolean(), nullable=False),
@@ -30,7 +31,7 @@ def upgrade() -> None:
         sa.Column("pages", sa.Text(), nullable=False),
         sa.Column("headings", sa.Text(), nullable=False),
         sa.Column("created_ns", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("sha256", "extractor"),
+        sa.PrimaryKeyConstraint("sha256", "suffix", "extractor"),
     )
     op.execute("DELETE FROM chunks")
     op.execute("DELETE FROM chunk_sets")

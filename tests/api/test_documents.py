@@ -169,8 +169,13 @@ async def test_a_document_is_extracted_once_and_shared_by_identical_files(
     twin = await upload_doc(client, "copy.md", markdown.encode())
     await chunks_of(client, id=twin, chunk_capacity=200)
     assert count_rows(settings, "documents") == 1  # same content, same document
+    as_text = await upload_doc(client, "gpl.txt", markdown.encode())  # same bytes, not Markdown
+    plain = await chunks_of(client, id=as_text, chunk_capacity=200)
+    assert all(d["headings"] == [] for d in plain["chunk_details"])
+    assert count_rows(settings, "documents") == 2
+    await client.delete(f"/v1/files/{as_text}")
     await client.delete(f"/v1/files/{file_id}")
-    assert count_rows(settings, "documents") == 1  # still the twin's
+    assert count_rows(settings, "documents") == 2  # the content is still stored (the twin)
     await client.delete(f"/v1/files/{twin}")
     assert count_rows(settings, "documents") == 0
 
