@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from app.api.deps import FileStoreDep, ServicesDep, SessionDep
@@ -126,7 +126,8 @@ async def file_content(file_id: str, store: FileStoreDep, session: SessionDep) -
 
 @router.get(
     "/{file_id}/text",
-    response_class=PlainTextResponse,
+    # Plain Response here, so the error responses stay documented as JSON.
+    response_class=Response,
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
         **error_responses(404, 400, 413, 415, 422),
