@@ -61,6 +61,7 @@ check: lint typecheck test
 bench: model
 	$(BIN)/python -m benchmarks.bench_embeddings
 	$(BIN)/python -m benchmarks.bench_chunking
+	$(BIN)/python -m benchmarks.bench_long_runs
 	$(BIN)/python -m benchmarks.bench_ingest
 	$(BIN)/python -m benchmarks.soak
 

@@ -77,6 +77,16 @@ class Settings(BaseSettings):
         gt=0,
         description="Most tokens, all inputs together, in one /v1/embeddings request (else 400).",
     )
+    extract_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds one document's extraction (PDF, HTML, DOCX) may take (else 422).",
+    )
+    extract_max_unpacked_bytes: int = Field(
+        default=256 * MIB,
+        gt=0,
+        description="Most bytes a DOCX (zip) may inflate to; larger, e.g. zip bombs: 413.",
+    )
     max_json_bytes: int = Field(
         default=16 * MIB,
         gt=0,

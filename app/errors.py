@@ -70,6 +70,19 @@ class InsufficientStorage(ServiceError):
     code = "insufficient_storage"
 
 
+class UnprocessableDocument(ServiceError):
+    """A file of a supported type whose content cannot be extracted (encrypted, corrupt, ...)."""
+
+    status_code = 422
+    code = "unprocessable_document"
+
+
+class DocumentTooLarge(PayloadTooLarge):
+    """A container (DOCX, ...) whose unpacked content exceeds the extraction limit."""
+
+    code = "document_too_large"
+
+
 class Overloaded(ServiceError):
     status_code = 429
     error_type = "rate_limit_error"

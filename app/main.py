@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api import chunks, embeddings, file_embeddings, files, health, models
 from app.api import metrics as metrics_api
@@ -27,12 +28,15 @@ from app.config import Settings
 from app.db.dialect import is_sqlite
 from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine, create_session_factory
-from app.engine.catalog import load_catalog
+from app.engine.catalog import ModelCatalog, load_catalog
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.errors import install_error_handlers
+from app.extract import ExtractLimits, Extractor
 from app.observability.metrics import Metrics
 from app.schemas.errors import error_responses
+from app.services.chunk_store import ChunkStore
 from app.services.container import Services
+from app.services.documents import DocumentStore
 from app.services.embedding_cache import EmbeddingCache
 from app.services.files import FileStore
 from app.services.storage_lock import StorageLock
@@ -57,6 +61,32 @@ async def _open_store(settings: Settings, metrics: Metrics) -> FileStore:
     return store
 
 
+def _services(
+    settings: Settings,
+    store: FileStore,
+    session_factory: async_sessionmaker[AsyncSession],
+    catalog: ModelCatalog,
+    extractor: Extractor,
+    metrics: Metrics,
+) -> Services:
+    limits = ExtractLimits(
+        seconds=settings.extract_timeout, max_unpacked_bytes=settings.extract_max_unpacked_bytes
+    )
+    documents = DocumentStore(files=store, extractor=extractor, limits=limits, metrics=metrics)
+    cl100k = TiktokenTokenizer(window=catalog.get(None).window)
+    return Services(
+        settings=settings,
+        session_factory=session_factory,
+        file_store=store,
+        catalog=catalog,
+        cl100k=cl100k,
+        embedding_cache=EmbeddingCache(enabled=settings.embedding_cache, metrics=metrics),
+        metrics=metrics,
+        documents=documents,
+        chunk_store=ChunkStore(files=store, documents=documents, cl100k=cl100k, metrics=metrics),
+    )
+
+
 def _lifespan(settings: Settings, metrics: Metrics) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,14 +108,10 @@ def _lifespan(settings: Settings, metrics: Metrics) -> Lifespan:
                 await store.sweep_orphans(session=session)
             catalog = await anyio.to_thread.run_sync(load_catalog, settings, metrics)
             stack.push_async_callback(anyio.to_thread.run_sync, catalog.stop)
-            app.state.services = Services(
-                settings=settings,
-                session_factory=session_factory,
-                file_store=store,
-                catalog=catalog,
-                cl100k=TiktokenTokenizer(window=catalog.get(None).window),
-                embedding_cache=EmbeddingCache(enabled=settings.embedding_cache, metrics=metrics),
-                metrics=metrics,
+            extractor = Extractor()  # its worker process starts on the first PDF/HTML/DOCX
+            stack.callback(extractor.close)
+            app.state.services = _services(
+                settings, store, session_factory, catalog, extractor, metrics
             )
             yield
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.engine.base import Tokenizer
+from app.extract.text import is_markdown
 from app.services.chunking import split_text
-from app.services.text import is_markdown
 from benchmarks.bench_chunking import load_corpus
 
 CAPACITIES = (64, 128, 256, 384, 510)

@@ -4,32 +4,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import CatalogDep, FileStoreDep, ServicesDep, SessionDep
+from app.api.deps import CatalogDep, ServicesDep, SessionDep
 from app.schemas.chunks import ChunkDetail, ChunksRequest, ChunksResponse
 from app.schemas.errors import error_responses
-from app.services.chunk_store import ChunkParams, chunk_file
+from app.services.chunk_store import ChunkParams
 
 router = APIRouter(prefix="/v1/chunks", tags=["chunks"])
 
 
-@router.post("", response_model=ChunksResponse, responses=error_responses(400, 404, 413, 415))
+@router.post("", response_model=ChunksResponse, responses=error_responses(400, 404, 413, 415, 422))
 async def create_chunks(
-    request: ChunksRequest,
-    catalog: CatalogDep,
-    store: FileStoreDep,
-    session: SessionDep,
-    services: ServicesDep,
+    request: ChunksRequest, catalog: CatalogDep, session: SessionDep, services: ServicesDep
 ) -> ChunksResponse:
     params = ChunkParams.of(request, catalog)
-    result = await chunk_file(
+    result = await services.chunk_store.chunk(
         session=session,
-        store=store,
         file_id=request.id,
         filename=request.filename,
         params=params,
-        cl100k=services.cl100k,
-        id_param="id",
-        metrics=services.metrics,
+        file_param="id",
     )
     return ChunksResponse(
         id=result.file.id,
@@ -40,7 +33,14 @@ async def create_chunks(
         chunk_capacity=result.capacity,
         chunk_overlap=params.overlap,
         chunk_details=[
-            ChunkDetail(index=c.index, start=c.start, end=c.end, tokens=c.tokens)
+            ChunkDetail(
+                index=c.index,
+                start=c.start,
+                end=c.end,
+                tokens=c.tokens,
+                pages=list(c.pages) if c.pages else None,
+                headings=list(c.headings),
+            )
             for c in result.chunks
         ],
     )

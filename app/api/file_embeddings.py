@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header, Response
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import CatalogDep, FileStoreDep, ServicesDep, SessionDep
+from app.api.deps import CatalogDep, ServicesDep, SessionDep
 from app.errors import InvalidRequest, ServiceError, service_envelope
 from app.schemas.errors import error_responses
 from app.schemas.file_embeddings import (
@@ -17,7 +17,7 @@ from app.schemas.file_embeddings import (
     FileEmbeddingsRequest,
     FileEmbeddingsResponse,
 )
-from app.services.chunk_store import ChunkParams, ChunkSet, chunk_file
+from app.services.chunk_store import ChunkParams, ChunkSet
 from app.services.file_embeddings import FileEmbedder
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
@@ -27,12 +27,14 @@ NDJSON = "application/x-ndjson"
 @router.post(
     "/{file_id}/embeddings",
     response_model=FileEmbeddingsResponse,
-    responses={200: {"content": {NDJSON: {}}}, **error_responses(400, 404, 413, 415, 429, 503)},
+    responses={
+        200: {"content": {NDJSON: {}}},
+        **error_responses(400, 404, 413, 415, 422, 429, 503),
+    },
 )
 async def embed_file(
     file_id: str,
     catalog: CatalogDep,
-    store: FileStoreDep,
     session: SessionDep,
     services: ServicesDep,
     accept: str = Header(default="application/json"),
@@ -41,14 +43,8 @@ async def embed_file(
 ) -> Response:
     request = request or FileEmbeddingsRequest()
     params = ChunkParams.of(request, catalog)
-    chunk_set = await chunk_file(
-        session=session,
-        store=store,
-        file_id=file_id,
-        filename=None,
-        params=params,
-        cl100k=services.cl100k,
-        metrics=services.metrics,
+    chunk_set = await services.chunk_store.chunk(
+        session=session, file_id=file_id, filename=None, params=params, file_param="file_id"
     )
     embedder = FileEmbedder(
         params=params,

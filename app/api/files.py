@@ -8,13 +8,15 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 import anyio
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from app.api.deps import FileStoreDep, SessionDep
-from app.errors import NotFound, PayloadTooLarge
+from app.api.deps import FileStoreDep, ServicesDep, SessionDep
+from app.errors import NotFound, PayloadTooLarge, ServiceError
 from app.schemas.errors import error_responses
 from app.schemas.files import FileDeleted, FileList, FileObject
+from app.services.chunk_store import for_route
+from app.services.documents import FileRef
 from app.services.uploads import MULTIPART_OVERHEAD
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
@@ -119,6 +121,28 @@ async def file_content(file_id: str, store: FileStoreDep, session: SessionDep) -
     headers = {"Content-Disposition": content_disposition(row.filename)}
     headers["Content-Length"] = str(row.bytes)
     return StreamingResponse(chunks(), media_type=media_type, headers=headers)
+
+
+@router.get(
+    "/{file_id}/text",
+    # Plain Response here, so the error responses stay documented as JSON.
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        **error_responses(404, 400, 413, 415, 422),
+    },
+)
+async def file_text(
+    file_id: str, store: FileStoreDep, session: SessionDep, services: ServicesDep
+) -> PlainTextResponse:
+    """ragprep extension: the text extracted from the file, which chunk offsets index into
+    (in code points). Unextractable files get the same 4xx as chunking them."""
+    file = FileRef.of(await store.get(session=session, file_id=file_id))
+    try:
+        document = await services.documents.get(session=session, file=file)
+    except ServiceError as exc:
+        raise for_route(exc, "file_id") from exc
+    return PlainTextResponse(document.text)
 
 
 @router.delete("/{file_id}", response_model=FileDeleted, responses=error_responses(404))

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -33,6 +42,8 @@ class ChunkSetRow(Base):
     tokenizer: Mapped[str] = mapped_column(String(64))
     chunk_capacity: Mapped[int] = mapped_column(Integer)
     chunk_overlap: Mapped[int] = mapped_column(Integer)
+    # The extractor version that produced the text: a new extractor re-chunks.
+    extractor: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (
         Index(
@@ -42,6 +53,7 @@ class ChunkSetRow(Base):
             "tokenizer",
             "chunk_capacity",
             "chunk_overlap",
+            "extractor",
             unique=True,
         ),
     )
@@ -58,6 +70,28 @@ class ChunkRow(Base):
     end: Mapped[int] = mapped_column(Integer)
     tokens: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
+    # Provenance, stored with the chunk so reading a chunk set never loads its document.
+    page_first: Mapped[int | None] = mapped_column(Integer)  # 1-based; NULL: unpaged format
+    page_last: Mapped[int | None] = mapped_column(Integer)
+    headings: Mapped[str] = mapped_column(Text)  # JSON list of titles, outermost first
+
+
+class DocumentRow(Base):
+    """A file's extracted text and structure, per content hash, name suffix (the name decides
+    between text and Markdown, say) and extractor version: files with the same bytes and suffix
+    share it, and chunking at other sizes never parses the file again."""
+
+    __tablename__ = "documents"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    suffix: Mapped[str] = mapped_column(String(255), primary_key=True)  # lower case, no dot
+    extractor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(200))
+    markdown: Mapped[bool] = mapped_column(Boolean)
+    text: Mapped[str] = mapped_column(Text)
+    pages: Mapped[str] = mapped_column(Text)  # JSON [[start, end], ...], str offsets per page
+    headings: Mapped[str] = mapped_column(Text)  # JSON [[start, level, title], ...]
+    created_ns: Mapped[int] = mapped_column(BigInteger)
 
 
 class EmbeddingCacheRow(Base):

@@ -20,8 +20,10 @@ IN_PROCESS_URL = "http://ragprep.local"
 # Embedding a large file can take minutes before its first NDJSON step arrives on a busy
 # server; connecting, though, should be quick.
 TIMEOUT = httpx.Timeout(30.0, read=900.0)
-# Empty and whitespace-only inputs are the user's data, not a failure of the run.
-SKIP_CODES = {"empty_file": "empty file", "empty_document": "no text (only whitespace)"}
+# Empty documents are the user's data, not a failure of the run; so are documents the server
+# cannot extract (422: encrypted, no text layer, corrupt, too slow; 413: unpacks too large),
+# skipped with the server's reason.
+SKIP_CODES = {"empty_file": "empty file", "empty_document": "no text to embed"}
 
 
 class ApiError(Exception):
@@ -31,6 +33,7 @@ class ApiError(Exception):
         self, status: int, message: str, code: str | None, *, retry_after: float = 1.0
     ) -> None:
         super().__init__(f"HTTP {status}: {message}")
+        self.message = message
         self.status = status
         self.code = code
         self.retry_after = retry_after
@@ -43,9 +46,13 @@ class ApiError(Exception):
     @property
     def skip_reason(self) -> str | None:
         """Why the file is skipped rather than failed, or None when it is a real failure."""
+        if self.code in SKIP_CODES:
+            return SKIP_CODES[self.code or ""]
         if self.status == 415:
-            return "not a text file"
-        return SKIP_CODES.get(self.code or "") if self.status == 400 else None
+            return "not a supported document format"
+        if self.status == 422 or self.code == "document_too_large":
+            return self.message
+        return None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """One file's output rows computed here, without a server: the same pieces the API uses
-(text decoding, the splitter, tokenization, the model's batch engine, vector shaping), so an
+(extraction, the splitter, tokenization, the model's batch engine, vector shaping), so an
 engine that calls this writes the rows the local engine gets from POST /v1/files/{id}/embeddings.
 """
 
@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from app.config import Settings
 from app.engine.catalog import LoadedModel, ModelCatalog, load_catalog
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
-from app.errors import ServiceError, UnsupportedMedia
-from app.services.chunking import checked_sizes, split_text
+from app.errors import DocumentTooLarge, ServiceError, UnprocessableDocument, UnsupportedMedia
+from app.extract import ExtractLimits, extract
+from app.services.chunk_store import ChunkParams, split_document
+from app.services.chunking import checked_sizes, has_text
 from app.services.embeddings import tokenize_inputs
-from app.services.text import decode_text, is_markdown
 from app.services.uploads import clean_filename
 from app.services.vectors import shape
 
 # The same reasons the local engine reports for the same files (app/ingest/client.py).
-NOT_TEXT, EMPTY_FILE, NO_TEXT = "not a text file", "empty file", "no text (only whitespace)"
+NOT_TEXT, EMPTY_FILE, NO_TEXT = "not a supported document format", "empty file", "no text to embed"
 # Chunks per embedding call: as the API's file embeddings stream steps (app/services).
 STEP = 64
 
@@ -51,6 +52,9 @@ class FileEmbedder:
             raise
         self._cl100k = TiktokenTokenizer(window=self._catalog.get(None).window)
         self.overlap = overlap
+        self._limits = ExtractLimits(
+            seconds=settings.extract_timeout, max_unpacked_bytes=settings.extract_max_unpacked_bytes
+        )
 
     def close(self) -> None:
         self._catalog.stop()
@@ -64,20 +68,21 @@ class FileEmbedder:
             return self._rows(data, filename, display)
         except UnsupportedMedia:
             return FileRows(skipped=NOT_TEXT)
+        except (UnprocessableDocument, DocumentTooLarge) as exc:
+            # As the local engine: documents that cannot be extracted are skipped, with why.
+            return FileRows(skipped=exc.message)
         except ServiceError as exc:
             return FileRows(failed=str(exc))
 
     def _rows(self, data: bytes, filename: str, display: str) -> FileRows:
         model = self.model
-        chunks = split_text(
-            text=decode_text(data, filename=filename),
-            model_tokenizer=model.tokenizer,
-            capacity=self.capacity,
-            overlap=self.overlap,
-            markdown=is_markdown(filename),
-        )
-        if not chunks:
+        document = extract(data, filename=filename, limits=self._limits)
+        if not has_text(document.text):
             return FileRows(skipped=NO_TEXT)
+        params = ChunkParams(
+            model=model, tokenizer="model", capacity=self.capacity, overlap=self.overlap
+        )
+        chunks = split_document(document, params, self.capacity, None)
         result = FileRows()
         for start in range(0, len(chunks), STEP):
             step = chunks[start : start + STEP]
@@ -94,6 +99,8 @@ class FileEmbedder:
                     "start": chunk.start,
                     "end": chunk.end,
                     "tokens": chunk.tokens,
+                    "pages": list(chunk.pages) if chunk.pages else None,
+                    "headings": list(chunk.headings),
                     "text": chunk.text,
                     "model": model.name,
                     "embedding": vector.astype("<f4").tolist(),

@@ -26,6 +26,8 @@ def chunk_line(*, stored: StoredFile, path: str, model: str, item: dict[str, Any
         "start": item["start"],
         "end": item["end"],
         "tokens": item["tokens"],
+        "pages": item["pages"],
+        "headings": item["headings"],
         "text": item["text"],
         "model": model,
         "embedding": item["embedding"],

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
 from app.schemas.common import RequestModel, Text
 
 SizingTokenizer = Literal["model", "cl100k_base"]
+
+# OpenAI's bounds for a static chunking strategy; the model window may lower the maximum.
+STATIC_MIN_TOKENS = 100
+STATIC_MAX_TOKENS = 4096
+
+
+class AutoChunking(RequestModel):
+    """OpenAI's default strategy; here: the model's full chunk capacity, a quarter overlapped."""
+
+    type: Literal["auto"]
+
+
+class StaticSizes(RequestModel):
+    max_chunk_size_tokens: StrictInt = Field(ge=STATIC_MIN_TOKENS, le=STATIC_MAX_TOKENS)
+    chunk_overlap_tokens: StrictInt = Field(
+        ge=0, description="At most half of max_chunk_size_tokens."
+    )
+
+
+class StaticChunking(RequestModel):
+    type: Literal["static"]
+    static: StaticSizes
+
+
+ChunkingStrategy = Annotated[AutoChunking | StaticChunking, Field(discriminator="type")]
 
 
 class ChunkingOptions(RequestModel):
@@ -24,6 +49,13 @@ class ChunkingOptions(RequestModel):
         description="Tokens shared by consecutive chunks (less than the capacity).",
         json_schema_extra={"minimum": 0},
     )
+    chunking_strategy: ChunkingStrategy | None = Field(
+        default=None,
+        description="OpenAI's form of chunk_capacity/chunk_overlap (give one or the other). "
+        "auto: the model's chunk capacity with a quarter of it overlapped; static: "
+        "max_chunk_size_tokens 100..4096 (at most the model's capacity) and "
+        "chunk_overlap_tokens up to half of it.",
+    )
     model: Text | None = Field(default=None, description="Embedding model whose tokenizer sizes.")
     tokenizer: SizingTokenizer = Field(
         default="model",
@@ -38,9 +70,19 @@ class ChunksRequest(ChunkingOptions):
 
 class ChunkDetail(BaseModel):
     index: int
-    start: int = Field(description="Character offset of the chunk in the decoded text.")
+    start: int = Field(
+        description="Offset of the chunk in the extracted text (GET /v1/files/{id}/text), "
+        "in Unicode code points."
+    )
     end: int
     tokens: int = Field(description="Model tokens, special tokens excluded.")
+    pages: list[int] | None = Field(
+        description="[first, last] page of the chunk, 1-based; null for unpaged formats."
+    )
+    headings: list[str] = Field(
+        description="Section path at the chunk's start, outermost first (the first section in "
+        "the chunk if it starts before any heading); empty when the document has none."
+    )
 
 
 class ChunksResponse(BaseModel):

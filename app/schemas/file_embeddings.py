@@ -20,6 +20,8 @@ class ChunkEmbedding(BaseModel):
     start: int
     end: int
     tokens: int
+    pages: list[int] | None = Field(description="[first, last] page, 1-based; null: unpaged.")
+    headings: list[str] = Field(description="Section path at the chunk, outermost first.")
     embedding: list[float] | str
     cached: bool = Field(description="Whether the vector came from the embedding cache.")
 

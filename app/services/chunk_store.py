@@ -1,7 +1,10 @@
-"""Chunks of stored files, computed once per (file, model, tokenizer, capacity, overlap)."""
+"""Chunks of stored files, computed once per (file, model, tokenizer, capacity, overlap,
+extractor version) from the file's extracted Document, with each chunk's pages and headings."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from dataclasses import dataclass
 
@@ -11,15 +14,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import end_read
-from app.db.tables import ChunkRow, ChunkSetRow, FileRow
+from app.db.tables import ChunkRow, ChunkSetRow
 from app.engine.base import Tokenizer
 from app.engine.catalog import LoadedModel, ModelCatalog
-from app.errors import InvalidRequest, NotFound
+from app.errors import InvalidRequest, ServiceError, UnprocessableDocument
+from app.extract import EXTRACTOR_VERSION
+from app.extract.base import Document
 from app.observability.metrics import Metrics
 from app.schemas.chunks import ChunkingOptions, SizingTokenizer
-from app.services.chunking import Chunk, checked_sizes, split_text
+from app.services.chunking import Chunk, checked_sizes, has_text, split_text
+from app.services.chunking_strategy import sizes_of
+from app.services.documents import DocumentStore, FileRef
 from app.services.files import FileStore
-from app.services.text import decode_text, is_markdown
+from app.services.provenance import Locator
+from app.services.single_flight import SingleFlight
 
 
 @dataclass(frozen=True)
@@ -31,143 +39,190 @@ class ChunkParams:
 
     @classmethod
     def of(cls, options: ChunkingOptions, catalog: ModelCatalog) -> ChunkParams:
-        """The parameters a request asks for (404 for an unknown model)."""
-        return cls(
-            model=catalog.get(options.model),
-            tokenizer=options.tokenizer,
-            capacity=options.chunk_capacity,
-            overlap=options.chunk_overlap,
-        )
+        """The parameters a request asks for (404 for an unknown model, 400 for sizes the
+        model cannot take or for two ways of giving them at once)."""
+        model = catalog.get(options.model)
+        capacity, overlap = sizes_of(options, model.tokenizer)
+        return cls(model=model, tokenizer=options.tokenizer, capacity=capacity, overlap=overlap)
 
 
 @dataclass(frozen=True)
 class ChunkSet:
-    file: FileRow
+    file: FileRef
     capacity: int
     chunks: list[Chunk]
 
 
-def _sizer(params: ChunkParams, cl100k: Tokenizer) -> Tokenizer | None:
-    return cl100k if params.tokenizer == "cl100k_base" else None
+class ChunkStore:
+    """Serves chunk sets from the database, computing each missing one once (also when
+    identical requests arrive together)."""
 
+    def __init__(
+        self,
+        *,
+        files: FileStore,
+        documents: DocumentStore,
+        cl100k: Tokenizer,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.files = files
+        self.documents = documents
+        self.cl100k = cl100k
+        self.metrics = metrics
+        self._flights: SingleFlight[list[Chunk]] = SingleFlight()
 
-async def chunk_file(
-    *,
-    session: AsyncSession,
-    store: FileStore,
-    file_id: str,
-    filename: str | None,
-    params: ChunkParams,
-    cl100k: Tokenizer,
-    id_param: str = "file_id",
-    metrics: Metrics | None = None,
-) -> ChunkSet:
-    """The file's chunks for these parameters: from the database, or computed and stored.
+    async def chunk(
+        self,
+        *,
+        session: AsyncSession,
+        file_id: str,
+        filename: str | None,
+        params: ChunkParams,
+        file_param: str,
+    ) -> ChunkSet:
+        """The file's chunks for these parameters: from the database, or computed and stored.
 
-    `id_param` is the request field that carried `file_id`, named by a 404 for an unknown id.
-    """
-    try:
-        return await _chunk_file(session, store, file_id, filename, params, cl100k, metrics)
-    except NotFound as exc:
-        exc.param = id_param
-        raise
+        `file_param` names the request field that holds the file id, for file-level errors.
+        """
+        try:
+            file = FileRef.of(await self.files.get(session=session, file_id=file_id))
+        except ServiceError as exc:  # a 404 names the route's own field for the file id
+            raise for_route(exc, file_param) from exc
+        if filename is not None and filename != file.filename:
+            raise InvalidRequest(
+                f"filename '{filename}' does not match file {file_id} ('{file.filename}')",
+                param="filename",
+                code="filename_mismatch",
+            )
+        # Checked before the lookup: an unchecked size (say 10**30) would overflow SQLite's INTEGER.
+        capacity = checked_sizes(params.model.tokenizer, params.capacity, params.overlap)
+        key = _Key(file_id, params.model.identity, params.tokenizer, capacity, params.overlap)
+        stored = await _stored(session, key)
+        # No connection is held while splitting, nor while the caller embeds or streams.
+        await end_read(session)
+        if stored is not None:
+            return ChunkSet(file=file, capacity=capacity, chunks=stored)
+        try:
+            chunks = await self._flights.run(key, lambda: self._compute(session, file, params, key))
+        except ServiceError as exc:
+            raise for_route(exc, file_param) from exc
+        return ChunkSet(file=file, capacity=capacity, chunks=chunks)
 
-
-async def _chunk_file(
-    session: AsyncSession,
-    store: FileStore,
-    file_id: str,
-    filename: str | None,
-    params: ChunkParams,
-    cl100k: Tokenizer,
-    metrics: Metrics | None,
-) -> ChunkSet:
-    file = await store.get(session=session, file_id=file_id)
-    if filename is not None and filename != file.filename:
-        raise InvalidRequest(
-            f"filename '{filename}' does not match file {file_id} ('{file.filename}')",
-            param="filename",
-            code="filename_mismatch",
+    async def _compute(
+        self, session: AsyncSession, file: FileRef, params: ChunkParams, key: _Key
+    ) -> list[Chunk]:
+        document = await self.documents.get(session=session, file=file)
+        if not has_text(document.text):
+            # 422 like every other document the extractor cannot use (no text layer, ...).
+            raise UnprocessableDocument(
+                f"File '{file.filename}' ({file.id}) has no text to embed: it is empty or only "
+                "whitespace, zero-width or control characters",
+                param="id",
+                code="empty_document",
+            )
+        sizer = self.cl100k if params.tokenizer == "cl100k_base" else None
+        started = time.perf_counter()
+        chunks = await anyio.to_thread.run_sync(
+            lambda: split_document(document, params, key.capacity, sizer)
         )
-    # Checked before the lookup: an unchecked size (say 10**30) would overflow SQLite's INTEGER.
-    capacity = checked_sizes(params.model.tokenizer, params.capacity, params.overlap)
-    stored = await _stored(session, file_id=file_id, params=params, capacity=capacity)
-    # No connection is held while splitting, nor while the caller embeds or streams.
-    await end_read(session)
-    if stored is not None:
-        return ChunkSet(file=file, capacity=capacity, chunks=stored)
-    data = await store.read_bytes(file_id=file_id)
-    started = time.perf_counter()
-    chunks = await anyio.to_thread.run_sync(
-        lambda: _split(data, file.filename, params, capacity, _sizer(params, cl100k))
-    )
-    if metrics is not None:
-        elapsed = time.perf_counter() - started
-        metrics.chunking_seconds.labels(params.model.name).observe(elapsed)
-    if not await _save(session, file_id=file_id, params=params, capacity=capacity, chunks=chunks):
-        # The rollback expired `file` (reading it now would be lazy IO: a 500); reload it,
-        # which is a 404 if a concurrent delete is why the save failed.
-        file = await store.get(session=session, file_id=file_id)
-    return ChunkSet(file=file, capacity=capacity, chunks=chunks)
+        if self.metrics is not None:
+            elapsed = time.perf_counter() - started
+            self.metrics.chunking_seconds.labels(params.model.name).observe(elapsed)
+        if not await _save(session, key, chunks):
+            # A concurrent delete (foreign key) or another process got in first: reading the
+            # file again answers 404 for the former.
+            await self.files.get(session=session, file_id=file.id)
+        return chunks
 
 
-def _split(
-    data: bytes, filename: str, params: ChunkParams, capacity: int, sizer: Tokenizer | None
+@dataclass(frozen=True)
+class _Key:
+    file_id: str
+    model: str
+    tokenizer: str
+    capacity: int
+    overlap: int
+
+
+def for_route(exc: ServiceError, file_param: str) -> ServiceError:
+    """The same error, naming the route's file field; errors about other fields pass as they
+    are. A copy: a shared single-flight error may be raised on several routes at once."""
+    if exc.param not in (None, "id", "file", "file_id"):
+        return exc
+    return type(exc)(exc.message, param=file_param, code=exc.code, headers=exc.headers)
+
+
+def split_document(
+    document: Document, params: ChunkParams, capacity: int, sizer: Tokenizer | None
 ) -> list[Chunk]:
-    text = decode_text(data, filename=filename)
+    """The document's chunks, each placed on its pages and under its section path."""
     chunks = split_text(
-        text=text,
+        text=document.text,
         model_tokenizer=params.model.tokenizer,
         capacity=capacity,
         overlap=params.overlap,
-        markdown=is_markdown(filename),
+        markdown=document.markdown,
         sizing_tokenizer=sizer,
     )
-    if not chunks:
-        raise InvalidRequest(
-            f"File '{filename}' has no text to chunk (it is empty or only whitespace)",
-            param="id",
-            code="empty_document",
-        )
-    return chunks
+    locator = Locator(document)
+    placed = []
+    for chunk in chunks:
+        where = locator.locate(chunk.start, chunk.end)
+        placed.append(dataclasses.replace(chunk, pages=where.pages, headings=where.headings))
+    return placed
 
 
-async def _stored(
-    session: AsyncSession, *, file_id: str, params: ChunkParams, capacity: int
-) -> list[Chunk] | None:
+async def _stored(session: AsyncSession, key: _Key) -> list[Chunk] | None:
     """The stored chunks, or None. One query: a delete committing between a set lookup and a
     chunk read could otherwise pass for a set with no chunks (a set always has some)."""
     query = (
-        select(ChunkRow.index, ChunkRow.start, ChunkRow.end, ChunkRow.tokens, ChunkRow.text)
+        select(
+            ChunkRow.index,
+            ChunkRow.start,
+            ChunkRow.end,
+            ChunkRow.tokens,
+            ChunkRow.text,
+            ChunkRow.page_first,
+            ChunkRow.page_last,
+            ChunkRow.headings,
+        )
         .join(ChunkSetRow, ChunkSetRow.id == ChunkRow.set_id)
         .where(
-            ChunkSetRow.file_id == file_id,
-            ChunkSetRow.model == params.model.identity,
-            ChunkSetRow.tokenizer == params.tokenizer,
-            ChunkSetRow.chunk_capacity == capacity,
-            ChunkSetRow.chunk_overlap == params.overlap,
+            ChunkSetRow.file_id == key.file_id,
+            ChunkSetRow.model == key.model,
+            ChunkSetRow.tokenizer == key.tokenizer,
+            ChunkSetRow.chunk_capacity == key.capacity,
+            ChunkSetRow.chunk_overlap == key.overlap,
+            ChunkSetRow.extractor == EXTRACTOR_VERSION,
         )
         .order_by(ChunkRow.index)
     )
     # Plain rows, not ORM objects: a large file has many thousands of chunks.
     rows = await session.execute(query)
     chunks = [
-        Chunk(index=index, start=start, end=end, tokens=tokens, text=text)
-        for index, start, end, tokens, text in rows
+        Chunk(
+            index=index,
+            start=start,
+            end=end,
+            tokens=tokens,
+            text=text,
+            pages=None if first is None or last is None else (first, last),
+            headings=tuple(json.loads(headings)),
+        )
+        for index, start, end, tokens, text, first, last, headings in rows
     ]
     return chunks or None
 
 
-async def _save(
-    session: AsyncSession, *, file_id: str, params: ChunkParams, capacity: int, chunks: list[Chunk]
-) -> bool:
+async def _save(session: AsyncSession, key: _Key, chunks: list[Chunk]) -> bool:
     """Store the chunk set; False if a concurrent request or delete got in first."""
     chunk_set = ChunkSetRow(
-        file_id=file_id,
-        model=params.model.identity,
-        tokenizer=params.tokenizer,
-        chunk_capacity=capacity,
-        chunk_overlap=params.overlap,
+        file_id=key.file_id,
+        model=key.model,
+        tokenizer=key.tokenizer,
+        chunk_capacity=key.capacity,
+        chunk_overlap=key.overlap,
+        extractor=EXTRACTOR_VERSION,
     )
     session.add(chunk_set)
     try:
@@ -184,14 +239,17 @@ async def _save(
                     "end": c.end,
                     "tokens": c.tokens,
                     "text": c.text,
+                    "page_first": c.pages[0] if c.pages else None,
+                    "page_last": c.pages[1] if c.pages else None,
+                    "headings": json.dumps(c.headings, ensure_ascii=False),
                 }
                 for c in chunks
             ],
         )
         await session.commit()
     except IntegrityError:
-        # A concurrent identical request stored the same chunks first, or the file was
-        # deleted meanwhile (foreign key); either way nothing of ours is half-stored.
+        # Another process stored the same chunks first, or the file was deleted meanwhile
+        # (foreign key); either way nothing of ours is half-stored.
         await session.rollback()
         return False
     return True

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from semantic_text_splitter import MarkdownSplitter, TextSplitter
@@ -15,6 +17,16 @@ from app.errors import InvalidRequest
 # call in ten on real documents); a small per-document LRU skips those without holding on to
 # the many large candidate strings a whole document produces.
 _PROBE_CACHE_SIZE = 64
+
+# The splitter re-measures the rest of a section that has no break point for every chunk it cuts
+# from it: quadratic in the section's length (200 KB of "x" took 5.9 s, 400 KB 23 s; digits
+# joined by commas, CJK without punctuation and combining sequences alike). Runs of non-space
+# text longer than about 8 characters per token of capacity (several chunks of any real text)
+# are cut into independent segments first, so each splitter call sees a bounded run.
+_RUN_CHARS_PER_TOKEN = 8
+_MIN_RUN_CHARS = 2048
+# Characters that never start a grapheme: a cut must not separate them from their base.
+_JOINERS = frozenset("\u200c\u200d\ufe0e\ufe0f")
 
 _Span = tuple[int, int]
 _Measured = tuple[int, int, int]
@@ -33,6 +45,8 @@ class Chunk:
     end: int
     tokens: int  # by the model's tokenizer, special tokens excluded
     text: str
+    pages: tuple[int, int] | None = None  # [first, last] 1-based pages; None: unpaged
+    headings: tuple[str, ...] = ()  # section path at the chunk, outermost first
 
 
 def default_capacity(model_tokenizer: Tokenizer) -> int:
@@ -57,15 +71,53 @@ def split_text(
     """
     limit = default_capacity(model_tokenizer)
     capacity = checked_sizes(model_tokenizer, capacity, overlap)
-    if not text.strip():
+    if not has_text(text):
         return []
     sizer = sizing_tokenizer or model_tokenizer
-    spans = _spans(text, sizer, capacity, overlap, markdown)
+    spans = [
+        span
+        for start, end in _segments(text, max(_MIN_RUN_CHARS, _RUN_CHARS_PER_TOKEN * capacity))
+        for span in _spans(text[start:end], sizer, capacity, overlap, markdown, start)
+    ]
     measured = _fit_window(text, spans, model_tokenizer, limit, overlap, markdown)
     return [
         Chunk(index=index, start=start, end=end, tokens=tokens, text=text[start:end])
-        for index, (start, end, tokens) in enumerate(measured)
+        for index, (start, end, tokens) in enumerate(
+            m for m in measured if has_text(text[m[0] : m[1]])
+        )
     ]
+
+
+def has_text(text: str) -> bool:
+    """Whether `text` has anything to embed: not only whitespace, zero-width, format or control
+    characters. The one definition of an empty document or chunk."""
+    return any(not char.isspace() and unicodedata.category(char)[0] not in "CZ" for char in text)
+
+
+def _segments(text: str, max_run: int) -> Iterator[_Span]:
+    """Spans covering `text` that the splitter can handle in linear time: cut only inside runs
+    of non-space text longer than `max_run`, into pieces of at most `max_run` characters."""
+    start = 0
+    for run in re.finditer(rf"\S{{{max_run + 1},}}", text):
+        for cut in _run_cuts(text, run.start(), run.end(), max_run):
+            yield start, cut
+            start = cut
+    yield start, len(text)
+
+
+def _run_cuts(text: str, start: int, end: int, max_run: int) -> Iterator[int]:
+    """Cut points inside text[start:end]: after the last punctuation in the second half of each
+    piece when there is one (a sentence or clause end in text without spaces), else at the
+    piece's end, never inside a grapheme."""
+    while end - start > max_run:
+        limit = start + max_run
+        piece = text[start + max_run // 2 : limit]
+        mark = next((i for i in range(len(piece) - 1, -1, -1) if not piece[i].isalnum()), None)
+        cut = limit if mark is None else start + max_run // 2 + mark + 1
+        while cut > start + 1 and _continues_grapheme(text[cut]):
+            cut -= 1
+        yield cut
+        start = cut
 
 
 def checked_sizes(model_tokenizer: Tokenizer, capacity: int | None, overlap: int) -> int:
@@ -94,6 +146,10 @@ def _validate_overlap(overlap: int, capacity: int) -> None:
             f"got {overlap}",
             param="chunk_overlap",
         )
+
+
+def _continues_grapheme(char: str) -> bool:
+    return unicodedata.category(char)[0] == "M" or char in _JOINERS
 
 
 def _spans(

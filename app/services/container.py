@@ -10,6 +10,8 @@ from app.config import Settings
 from app.engine.catalog import ModelCatalog
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.observability.metrics import Metrics
+from app.services.chunk_store import ChunkStore
+from app.services.documents import DocumentStore
 from app.services.embedding_cache import EmbeddingCache
 from app.services.files import FileStore
 
@@ -23,3 +25,5 @@ class Services:
     cl100k: TiktokenTokenizer
     embedding_cache: EmbeddingCache
     metrics: Metrics
+    documents: DocumentStore
+    chunk_store: ChunkStore

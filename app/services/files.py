@@ -12,11 +12,11 @@ from typing import Literal
 from uuid import uuid4
 
 import anyio
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import end_read
-from app.db.tables import FileRow
+from app.db.tables import DocumentRow, FileRow
 from app.errors import InvalidRequest, NotFound
 from app.observability.metrics import Metrics
 from app.services.uploads import ReceivedUpload, receive_upload
@@ -170,9 +170,15 @@ class FileStore:
 
     async def delete(self, *, session: AsyncSession, file_id: str) -> None:
         """Row first, then blob: a reader that finds the row has already opened or will find 404."""
-        await self.get(session=session, file_id=file_id)
+        row = await self.get(session=session, file_id=file_id)
+        sha256 = row.sha256
         await end_read(session)
         result = await session.execute(delete(FileRow).where(FileRow.id == file_id))
+        # Its extracted document goes with the last file holding that content.
+        content_used = exists().where(FileRow.sha256 == sha256)
+        await session.execute(
+            delete(DocumentRow).where(DocumentRow.sha256 == sha256, ~content_used)
+        )
         await session.commit()
         if result.rowcount == 0:  # type: ignore[attr-defined]  # a concurrent delete won
             raise NotFound(f"No such file: '{file_id}'", param="file_id")

@@ -12,9 +12,9 @@ import pytest
 from app.config import Settings
 from app.engine.llama import LlamaTokenizer
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
+from app.extract.text import decode_text
 from app.registry.convert import convert_hf_to_gguf
 from app.registry.prepare import packaged_default_weights
-from app.services.text import decode_text
 from tests import pg
 from tests.api.test_files import assert_error
 from tests.conftest import DATA, AppRunner
@@ -178,5 +178,6 @@ async def test_unknown_file_binary_and_blank_documents(
     blank = await client.post(
         "/v1/chunks", json={"id": await upload_doc(client, "b.txt", b" \n\t ")}
     )
-    assert_error(blank, 400)
+    assert_error(blank, 422)
+    assert blank.json()["error"]["code"] == "empty_document"
     assert count_rows(settings, "chunk_sets") == 0

@@ -123,7 +123,8 @@ UNCHUNKABLE = [
     ("photo.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, 415),
     ("notes.txt", b"text with a NUL\x00 inside", 415),
     ("latin1.txt", "café crème".encode("latin-1"), 415),
-    ("blank.txt", b" \n\t\r\n   ", 400),
+    ("blank.txt", b" \n\t\r\n   ", 422),
+    ("invisible.txt", "\u200b\u200d\ufeff\x01".encode(), 422),
 ]
 FILENAMES = [
     b'filename="../../../../etc/cron.d/evil"',

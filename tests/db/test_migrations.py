@@ -13,7 +13,7 @@ from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine
 from tests import pg
 
-TABLES = {"alembic_version", "files", "chunk_sets", "chunks", "embedding_cache"}
+TABLES = {"alembic_version", "files", "documents", "chunk_sets", "chunks", "embedding_cache"}
 
 
 async def _columns(database_url: str) -> dict[str, dict[str, str]]:

@@ -31,12 +31,15 @@ from app.config import Settings
 from app.main import create_app
 from benchmarks.live import live_server as start_live_server
 from tests.conftest import DATA, MODELS, cosine, running
+from tests.extract import documents
 
 DOCS = DATA / "docs"
 RAGPREP = Path(sys.executable).with_name("ragprep")
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))  # NUL bytes: not text
-FIELDS = {"file_id": str, "filename": str, "path": str, "chunk_index": int, "start": int}
+FIELDS: dict[str, type | tuple[type, ...]] = {"file_id": str, "filename": str, "path": str}
+FIELDS |= {"chunk_index": int, "start": int}
 FIELDS |= {"end": int, "tokens": int, "text": str, "model": str, "embedding": list}
+FIELDS |= {"pages": (list, type(None)), "headings": list}
 SUMMARY = re.compile(r"(?P<chunks>\d+) chunks, \d+ tokens, (?P<cached>\d+) cached chunks")
 
 
@@ -133,7 +136,7 @@ def test_cold_run_writes_one_typed_line_per_chunk(cold: Cold) -> None:
         assert {c["filename"] for c in chunks} == {Path(path).name}
     assert cold.run.summary()[0] == len(lines)
     logs = "\n".join(cold.run.logs)
-    assert "logo.png: not a text file" in logs and "blank.txt: no text" in logs
+    assert "logo.png: not a supported document format" in logs and "blank.txt: no text" in logs
     assert "hidden" not in logs and "seen.md" not in logs
 
 
@@ -182,6 +185,36 @@ def test_server_mode_writes_the_same_jsonl(cold: Cold, live_server: str, tmp_pat
     run = ingest(tmp_path / "server.jsonl", cold.docs, "--server", live_server)
     assert run.code == 0
     assert run.out.read_bytes() == cold.run.out.read_bytes()
+
+
+def test_documents_are_ingested_by_default_with_pages_and_headings(
+    settings: Settings, tmp_path: Path
+) -> None:
+    missing = documents.missing_tools()
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (listed in .ci/apt-packages.txt)")
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    markdown = documents.gpl_markdown()
+    documents.pandoc_file(markdown, docs / "gpl.html", "-s", "--metadata", "title=GPL")
+    documents.pandoc_file(markdown, docs / "gpl.docx")
+    documents.chromium_pdf(docs / "gpl.html", docs / "gpl.pdf")
+    (docs / "locked.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00" * 64)  # corrupt: skipped
+    run = ingest(tmp_path / "documents.jsonl", docs, *storage(settings))
+    assert run.code == 0
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for line in run.lines:
+        by_name.setdefault(line["filename"], []).append(line)
+    assert sorted(by_name) == ["gpl.docx", "gpl.html", "gpl.pdf"]
+    definitions = ["Gnu General Public License", "Terms and conditions", "0. Definitions"]
+    for name, lines in by_name.items():
+        assert all(line["headings"] for line in lines[1:]), name
+        assert any(line["headings"][:2] == definitions[:2] for line in lines), name
+        paged = name.endswith(".pdf")
+        assert all((line["pages"] is not None) == paged for line in lines), name
+    pages = [line["pages"] for line in by_name["gpl.pdf"]]
+    assert pages[0][0] == 1 and pages == sorted(pages) and pages[-1][1] > 5
+    assert "locked.pdf" in "\n".join(run.logs)
 
 
 def small_folder(tmp_path: Path) -> Path:

@@ -9,8 +9,8 @@ import pytest
 
 from app.engine.base import Tokenizer
 from app.errors import InvalidRequest
-from app.services.chunking import Chunk, default_capacity, split_text
-from app.services.text import decode_text, is_markdown
+from app.extract.text import decode_text, is_markdown
+from app.services.chunking import Chunk, default_capacity, has_text, split_text
 
 DOCS = Path(__file__).resolve().parents[1] / "data" / "docs"
 DOCUMENTS = ("gpl-3.txt", "fastapi-readme.md")
@@ -160,9 +160,88 @@ def test_resplits_chunks_the_model_cannot_embed(cl100k: Tokenizer) -> None:
     _assert_covers(text, chunks, exactly_once=True)
 
 
-@pytest.mark.parametrize("text", ["", "   ", "\n\t \r\n"])
+BLANK = ["", "   ", "\n\t \r\n", "\u200b\u200c\u200d\ufeff", "\x00\x01\x7f\u00ad", "\u2028\u3000"]
+
+
+@pytest.mark.parametrize("text", BLANK)
 def test_blank_text_has_no_chunks(text: str, model_tokenizer: Tokenizer) -> None:
+    assert not has_text(text)
     assert split_text(text=text, model_tokenizer=model_tokenizer) == []
+
+
+@pytest.mark.parametrize("text", ["x", " \u200b.", "世", "😀", "\u0301"])
+def test_any_visible_character_is_text(text: str) -> None:
+    assert has_text(text)
+
+
+def test_invisible_stretches_never_become_chunks(model_tokenizer: Tokenizer) -> None:
+    text = "Intro.\n\n" + "\u200b" * 5000 + "\n\nOutro."
+    chunks = split_text(text=text, model_tokenizer=model_tokenizer, capacity=8)
+    assert chunks and all(has_text(chunk.text) for chunk in chunks)
+    assert [chunk.index for chunk in chunks] == list(range(len(chunks)))
+
+
+class MeasuringTokenizer:
+    """The real tokenizer, counting how many characters the splitter asks it to measure: the
+    splitter's work, independent of how fast or busy the machine is."""
+
+    def __init__(self, inner: Tokenizer) -> None:
+        self.inner = inner
+        self.measured = 0
+
+    @property
+    def window(self) -> int:
+        return self.inner.window
+
+    @property
+    def special_tokens(self) -> int:
+        return self.inner.special_tokens
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.inner.tokenize(text)
+
+    def count(self, text: str) -> int:
+        self.measured += len(text)
+        return self.inner.count(text)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return self.inner.detokenize(tokens)
+
+
+def _work(text: str, model_tokenizer: Tokenizer) -> tuple[int, list[Chunk]]:
+    measuring = MeasuringTokenizer(model_tokenizer)
+    chunks = split_text(text=text, model_tokenizer=measuring)
+    return measuring.measured, chunks
+
+
+@pytest.mark.parametrize(
+    "unit", ["x", "ACGT", "1,", "x\u0301", "中文字"], ids=["x", "fasta", "digits", "comb", "cjk"]
+)
+def test_runs_without_break_points_cost_linear_work(unit: str, model_tokenizer: Tokenizer) -> None:
+    # Deterministic: the characters measured, not seconds. Quadratic work would grow 16x for a
+    # 4x longer run (it did: 200 KB of "x" took 5.9 s, 400 KB 23 s); linear grows 4x.
+    small_text = unit * (40_000 // len(unit))
+    large_text = unit * (160_000 // len(unit))
+    small, _ = _work(small_text, model_tokenizer)
+    large, chunks = _work(large_text, model_tokenizer)
+    assert large < 5 * small
+    limit = default_capacity(model_tokenizer)
+    assert all(0 < chunk.tokens <= limit for chunk in chunks)
+    assert all(chunk.text == large_text[chunk.start : chunk.end] for chunk in chunks)
+    _assert_in_order(chunks, overlap=0)
+    _assert_covers(large_text, chunks, exactly_once=True)
+
+
+def test_long_runs_are_cut_at_punctuation_and_never_inside_a_grapheme(
+    model_tokenizer: Tokenizer,
+) -> None:
+    sentence = "这是一个没有空格的中文句子" * 3 + "。"
+    text = sentence * 2000
+    _, chunks = _work(text, model_tokenizer)
+    assert all(chunk.text.endswith("。") for chunk in chunks[:-1])
+    accented = "e\u0301" * 20_000
+    _, chunks = _work(accented, model_tokenizer)
+    assert len(chunks) > 1 and all(chunk.text.startswith("e") for chunk in chunks)
 
 
 def test_default_capacity_leaves_room_for_special_tokens() -> None:

@@ -1,3 +1,5 @@
+"""decode_text and is_markdown: which bytes are text, and which names are Markdown."""
+
 from __future__ import annotations
 
 import codecs
@@ -6,7 +8,7 @@ import random
 import pytest
 
 from app.errors import UnsupportedMedia
-from app.services.text import decode_text, is_markdown
+from app.extract.text import decode_text, is_markdown
 
 SAMPLE = "Grüße, 世界! Emoji 😀 and\r\nnew lines.\n"
 

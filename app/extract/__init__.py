@@ -1,0 +1,53 @@
+"""The extraction stage: a stored file's bytes become a Document (text, pages, headings).
+
+The type comes from the content (magic bytes) before the name. Text and Markdown are decoded in
+the caller's thread (linear in the size, no parser to go wrong); PDF, HTML and DOCX parsers run
+in a worker process that the per-document time limit can kill (see worker.py).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from app.extract.base import Document, ExtractLimits, Heading
+from app.extract.detect import Kind, detect
+from app.extract.text import markdown_headings, text_document
+from app.extract.worker import Extractor
+
+__all__ = [
+    "EXTRACTOR_VERSION",
+    "Document",
+    "ExtractLimits",
+    "Extractor",
+    "Heading",
+    "default_extractor",
+    "extract",
+    "extract_with",
+    "markdown_headings",
+]
+
+# Part of the key of stored Documents: bump it whenever any format's output changes.
+EXTRACTOR_VERSION = "1"
+
+
+@functools.cache
+def default_extractor() -> Extractor:
+    """The process-wide worker pool that `extract` uses, started on first use."""
+    return Extractor()
+
+
+def extract(data: bytes, *, filename: str, limits: ExtractLimits) -> Document:
+    """Extract `data` (named `filename`); raises typed ServiceErrors for refused documents.
+
+    Synchronous and blocking: call it from a worker thread, never on the event loop.
+    """
+    return extract_with(default_extractor(), data, filename=filename, limits=limits)
+
+
+def extract_with(
+    extractor: Extractor, data: bytes, *, filename: str, limits: ExtractLimits
+) -> Document:
+    kind = detect(data, filename=filename)
+    if kind in (Kind.TEXT, Kind.MARKDOWN):
+        return text_document(data, filename=filename)
+    return extractor.run(kind, data, filename=filename, limits=limits)

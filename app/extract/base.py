@@ -1,0 +1,38 @@
+"""The extraction stage's one interface: bytes of a stored file in, a Document out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A section start: `start` is the str offset in Document.text where the section begins."""
+
+    start: int
+    level: int  # 1 = top level
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What the chunker works on, with where each part came from.
+
+    `pages[i]` is the (start, end) str span of page i + 1 in `text`, for paged formats (PDF);
+    empty otherwise. `headings` are in order of `start`; a chunk's heading path is built from the
+    headings that enclose its start.
+    """
+
+    text: str
+    markdown: bool  # chunk with the Markdown splitter (structure is in the text)
+    media_type: str  # what was detected, e.g. "application/pdf", "text/markdown"
+    pages: list[tuple[int, int]] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractLimits:
+    """Bounds that keep a hostile document from costing unbounded time or memory."""
+
+    seconds: float = 60.0  # per document
+    max_unpacked_bytes: int = 256 * 1024 * 1024  # zip containers (DOCX, ...): total inflated size

@@ -1,0 +1,29 @@
+"""One entry point for the parsers that run in the worker process."""
+
+from __future__ import annotations
+
+from app.extract.base import Document, ExtractLimits
+from app.extract.detect import Kind
+from app.extract.docx import extract_docx
+from app.extract.epub import extract_epub
+from app.extract.html import extract_html
+from app.extract.odt import extract_odt
+from app.extract.pdf import extract_pdf
+from app.extract.pptx import extract_pptx
+from app.extract.text import text_document
+
+
+def parse(kind: Kind, data: bytes, *, filename: str, limits: ExtractLimits) -> Document:
+    if kind is Kind.PDF:
+        return extract_pdf(data, filename=filename)
+    if kind is Kind.HTML:
+        return extract_html(data, filename=filename)
+    if kind is Kind.DOCX:
+        return extract_docx(data, filename=filename, limits=limits)
+    if kind is Kind.PPTX:
+        return extract_pptx(data, filename=filename, limits=limits)
+    if kind is Kind.ODT:
+        return extract_odt(data, filename=filename, limits=limits)
+    if kind is Kind.EPUB:
+        return extract_epub(data, filename=filename, limits=limits)
+    return text_document(data, filename=filename)

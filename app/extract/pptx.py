@@ -1,0 +1,132 @@
+"""PowerPoint (PPTX): one page per slide, the slide's title a heading, its text as Markdown.
+
+The slide order is the presentation's slide list (ppt/presentation.xml and its relationships),
+not the file names. Each shape's paragraphs become lines (indented by their outline level), a
+table becomes a Markdown table. Speaker notes are not included. The standard library's
+ElementTree parses the parts once zipguard has checked sizes and refused any DOCTYPE.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from collections.abc import Iterator
+from xml.etree import ElementTree
+from xml.etree.ElementTree import Element
+
+from app.errors import UnprocessableDocument
+from app.extract.base import Document, ExtractLimits, Heading
+from app.extract.zipguard import check_archive
+
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+_P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
+_A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_TITLES = {"title", "ctrTitle"}
+SLIDE_SEPARATOR = "\n\n"
+
+
+def extract_pptx(data: bytes, *, filename: str, limits: ExtractLimits) -> Document:
+    check_archive(data, filename=filename, max_unpacked_bytes=limits.max_unpacked_bytes)
+    parts: list[str] = []
+    pages: list[tuple[int, int]] = []
+    headings: list[Heading] = []
+    offset = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for number, path in enumerate(_slide_paths(archive, filename)):
+            title, body = _slide(_parse(archive, path, filename))
+            text = "\n\n".join(part for part in (f"# {title}" if title else "", body) if part)
+            if number:
+                parts.append(SLIDE_SEPARATOR)
+                offset += len(SLIDE_SEPARATOR)
+            if title:
+                headings.append(Heading(offset, 1, title))
+            parts.append(text)
+            pages.append((offset, offset + len(text)))
+            offset += len(text)
+    text = "".join(parts)
+    if not text.strip():
+        raise UnprocessableDocument(
+            f"File {filename!r} contains no text to chunk (its slides hold only pictures)",
+            param="id",
+            code="empty_document",
+        )
+    return Document(text, True, MEDIA_TYPE, pages=pages, headings=headings)
+
+
+def _parse(archive: zipfile.ZipFile, path: str, filename: str) -> Element:
+    try:
+        return ElementTree.fromstring(archive.read(path))
+    except (KeyError, ElementTree.ParseError) as exc:
+        raise _corrupt(filename) from exc
+
+
+def _slide_paths(archive: zipfile.ZipFile, filename: str) -> Iterator[str]:
+    presentation = _parse(archive, "ppt/presentation.xml", filename)
+    relations = _parse(archive, "ppt/_rels/presentation.xml.rels", filename)
+    targets = {
+        rel.get("Id"): rel.get("Target") or "" for rel in relations.iter(f"{_REL}Relationship")
+    }
+    for slide in presentation.iter(f"{_P}sldId"):
+        target = targets.get(slide.get(f"{_R}id"))
+        if not target:
+            raise _corrupt(filename)
+        # Targets are relative to ppt/, or absolute within the package.
+        base = "" if target.startswith("/") else "ppt"
+        yield posixpath.normpath(posixpath.join(base, target.lstrip("/")))
+
+
+def _slide(root: Element) -> tuple[str, str]:
+    """The slide's title and the rest of its text as Markdown."""
+    title = ""
+    blocks: list[str] = []
+    for shape in root.iter():
+        if shape.tag == f"{_P}sp":
+            placeholder = shape.find(f"{_P}nvSpPr/{_P}nvPr/{_P}ph")
+            lines = list(_paragraphs(shape))
+            if placeholder is not None and placeholder.get("type") in _TITLES and not title:
+                title = " ".join(" ".join(lines).split())
+            elif lines:
+                blocks.append("\n".join(lines))
+        elif shape.tag == f"{_A}tbl":
+            blocks.append(_table(shape))
+    return title, "\n\n".join(block for block in blocks if block.strip())
+
+
+def _paragraphs(shape: Element) -> Iterator[str]:
+    for paragraph in shape.iter(f"{_A}p"):
+        text = "".join(
+            node.text or "" if node.tag == f"{_A}t" else "\n"
+            for node in paragraph.iter()
+            if node.tag in (f"{_A}t", f"{_A}br")
+        ).strip()
+        if text:
+            properties = paragraph.find(f"{_A}pPr")
+            level = int(properties.get("lvl", "0")) if properties is not None else 0
+            yield "  " * level + text
+
+
+def _table(table: Element) -> str:
+    rows = [[_cell(cell) for cell in row.iter(f"{_A}tc")] for row in table.iter(f"{_A}tr")]
+    if not rows:
+        return ""
+    width = max(len(row) for row in rows)
+    lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in rows]
+    lines.insert(1, "|" + " --- |" * width)
+    return "\n".join(lines)
+
+
+def _cell(cell: Element) -> str:
+    text = " ".join("".join(t.text or "" for t in cell.iter(f"{_A}t")).split())
+    return text.replace("|", "\\|")
+
+
+def _corrupt(filename: str) -> UnprocessableDocument:
+    return UnprocessableDocument(
+        f"File {filename!r} is a damaged presentation (its slide list or slides cannot be "
+        "read); open and re-save it, then upload it again",
+        param="id",
+        code="corrupt_document",
+    )

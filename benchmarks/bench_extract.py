@@ -1,0 +1,178 @@
+"""Extraction + chunking throughput: PDF pages/s, HTML and DOCX MB/s, and peak RSS.
+
+Run from the repository root (needs pandoc and chromium to make the documents, and
+poppler-utils for the baseline):
+
+    python -m benchmarks.bench_extract [--copies 2] [--rounds 3] [--model PATH.gguf]
+
+The documents are real: Debian's licence texts (/usr/share/common-licenses) as Markdown,
+rendered by pandoc to HTML and DOCX and printed to PDF by headless Chromium. Each round times
+`extract_with` (worker process, IPC included) followed by `split_text` with the model's own
+tokenizer and provenance (pages, headings) for every chunk, as /v1/chunks does, interleaved
+with the baseline: poppler's `pdftotext` for PDF and `pandoc -t plain` for HTML/DOCX, run as
+subprocesses on the same file. Figures are medians of the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from app.engine.base import Tokenizer
+from app.extract import ExtractLimits, Extractor, extract_with
+from app.extract.worker import peak_rss_bytes
+from app.services.chunking import split_text
+from app.services.provenance import Locator
+from tests.extract import documents
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = ROOT / "models" / "all-MiniLM-L6-v2-f16.gguf"
+LICENSES = ("GPL-3", "GPL-2", "LGPL-2.1", "Apache-2.0", "MPL-2.0", "GFDL-1.3", "Artistic")
+MB = 1_000_000
+
+
+def licence_markdown(copies: int) -> str:
+    """Each licence as a section: its name a heading, its paragraphs joined."""
+    sections: list[str] = []
+    for copy in range(1, copies + 1):
+        for name in LICENSES:
+            text = (Path("/usr/share/common-licenses") / name).read_text(encoding="utf-8")
+            paragraphs = [" ".join(block.split()) for block in text.split("\n\n") if block.strip()]
+            sections.append(f"# {name} (copy {copy})\n\n" + "\n\n".join(paragraphs))
+    return "\n\n".join(sections) + "\n"
+
+
+def make_documents(root: Path, copies: int) -> dict[str, Path]:
+    markdown = licence_markdown(copies)
+    html = root / "licences.html"
+    documents.pandoc_file(markdown, html, "-s", "--metadata", "title=Licences")
+    documents.pandoc_file(markdown, root / "licences.docx")
+    documents.chromium_pdf(html, root / "licences.pdf")
+    return {"pdf": root / "licences.pdf", "html": html, "docx": root / "licences.docx"}
+
+
+def machine() -> str:
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def _ours(
+    extractor: Extractor, tokenizer: Tokenizer, path: Path, extract_times: list[float]
+) -> Callable[[], tuple[int, int, int]]:
+    data = path.read_bytes()
+
+    def run() -> tuple[int, int, int]:
+        started = time.perf_counter()
+        document = extract_with(extractor, data, filename=path.name, limits=ExtractLimits())
+        extract_times.append(time.perf_counter() - started)
+        chunks = split_text(
+            text=document.text, model_tokenizer=tokenizer, markdown=document.markdown
+        )
+        locator = Locator(document)
+        located = [locator.locate(chunk.start, chunk.end) for chunk in chunks]
+        return len(document.pages), len(located), len(document.text.encode())
+
+    return run
+
+
+def _baseline(kind: str, path: Path) -> Callable[[], object]:
+    command = (
+        ["pdftotext", str(path), "-"] if kind == "pdf" else ["pandoc", "-t", "plain", str(path)]
+    )
+    return lambda: subprocess.run(command, capture_output=True, check=True)
+
+
+def measure(
+    kind: str, path: Path, extractor: Extractor, tokenizer: Tokenizer, rounds: int
+) -> dict[str, float]:
+    extract_times: list[float] = []
+    ours, base = _ours(extractor, tokenizer, path, extract_times), _baseline(kind, path)
+    pages, chunks, text_bytes = ours()  # warm-up: worker started, tokenizer caches filled
+    extract_times.clear()
+    ours_times: list[float] = []
+    base_times: list[float] = []
+    for _ in range(rounds):
+        ours_times.append(_timed(ours))
+        base_times.append(_timed(base))
+    seconds, baseline = statistics.median(ours_times), statistics.median(base_times)
+    return {
+        "pages": float(pages),
+        "chunks": float(chunks),
+        "mb": path.stat().st_size / MB,
+        "text_mb": text_bytes / MB,
+        "seconds": seconds,
+        "extract_seconds": statistics.median(extract_times),
+        "baseline_seconds": baseline,
+    }
+
+
+def report(kind: str, result: dict[str, float]) -> None:
+    seconds, ratio = result["seconds"], result["baseline_seconds"] / result["seconds"]
+    if kind == "pdf":
+        rate = f"{result['pages'] / seconds:7.1f} pages/s ({result['pages']:.0f} pages)"
+        baseline = "pdftotext"
+    else:
+        rate = (
+            f"{result['mb'] / seconds:7.2f} MB/s of file ({result['mb']:.2f} MB), "
+            f"{result['text_mb'] / seconds:.2f} MB/s of text"
+        )
+        baseline = "pandoc -t plain"
+    print(
+        f"{kind:>4}: {rate}, {result['chunks']:.0f} chunks, {seconds:.3f} s extract+chunk "
+        f"(extract {result['extract_seconds']:.3f} s); "
+        f"{baseline} {result['baseline_seconds']:.3f} s (ours is {ratio:.2f}x its speed)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="GGUF model")
+    parser.add_argument("--copies", type=int, default=2, help="copies of the licence set")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (median)")
+    args = parser.parse_args(argv)
+    missing = documents.missing_tools()
+    if missing:
+        sys.exit(f"needs {', '.join(missing)} to make the documents")
+    if not args.model.exists():
+        sys.exit(f"{args.model} is missing: run `make model` (or pass --model PATH.gguf)")
+    from app.engine.llama import LlamaTokenizer
+
+    tokenizer = LlamaTokenizer(args.model)
+    print(f"machine: {machine()}")
+    extractor = Extractor()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = make_documents(Path(tmp), args.copies)
+            for kind, path in paths.items():
+                report(kind, measure(kind, path, extractor, tokenizer, args.rounds))
+        print(
+            f"peak RSS: extraction worker {extractor.peak_rss_bytes / MB:.0f} MB, "
+            f"this process (model tokenizer, chunking) {peak_rss_bytes() / MB:.0f} MB"
+        )
+    finally:
+        extractor.close()
+
+
+if __name__ == "__main__":
+    main()
