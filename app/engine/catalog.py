@@ -12,7 +12,7 @@ from pathlib import Path
 from app.config import Settings
 from app.engine.base import Tokenizer
 from app.engine.batcher import BatchEngine
-from app.engine.llama import LlamaEmbedder, LlamaTokenizer, ModelLoadError
+from app.engine.llama import LlamaEmbedder, LlamaTokenizer, LlamaWeights, ModelLoadError
 from app.errors import InvalidRequest, NotFound
 from app.registry.prepare import ensure_gguf, prepare_default_model
 from app.registry.specs import ModelSpec, RegistryError, discover
@@ -94,35 +94,67 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def decode_layout(spec: ModelSpec, settings: Settings) -> tuple[int, int]:
+    """(workers, threads per worker): by default one single-threaded context per CPU core."""
+    cores = os.cpu_count() or 1
+    workers = spec.workers or settings.workers or cores
+    threads = spec.threads or settings.threads or max(1, cores // workers)
+    return workers, threads
+
+
+def _engine(spec: ModelSpec, path: Path, settings: Settings) -> tuple[LlamaTokenizer, BatchEngine]:
+    tokenizer = LlamaTokenizer(path, window=spec.context_size)
+    workers, threads = decode_layout(spec, settings)
+    weights = LlamaWeights(path)
+    embedders: list[LlamaEmbedder] = []
+    try:
+        for _ in range(workers):
+            embedders.append(
+                LlamaEmbedder(
+                    weights,
+                    tokenizer=tokenizer,
+                    threads=threads,
+                    batch_tokens=spec.batch or settings.batch_tokens,
+                )
+            )
+    except BaseException:
+        for embedder in embedders:
+            embedder.close()
+        weights.close()
+        raise
+    first = embedders[0]
+    engine = BatchEngine(
+        embedders=embedders,
+        batch_tokens=first.batch_tokens,
+        queue_size=settings.queue_size,
+        queue_tokens=settings.queue_tokens,
+        name=spec.name,
+        max_sequences=first.max_sequences,
+        release=weights.close,
+    )
+    return tokenizer, engine
+
+
 def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
     path = ensure_gguf(spec)
     try:
-        tokenizer = LlamaTokenizer(path, window=spec.context_size)
-        embedder = LlamaEmbedder(
-            path,
-            tokenizer=tokenizer,
-            threads=spec.threads or settings.threads or os.cpu_count() or 1,
-            batch_tokens=spec.batch or settings.batch_tokens,
-        )
+        tokenizer, engine = _engine(spec, path, settings)
     except ModelLoadError as exc:
         raise RegistryError(
             f"model {spec.name!r}: {exc} (declared in {spec.source}); the file may be truncated "
             "or corrupt: replace it, or delete it and run `ragprep models prepare`"
         ) from exc
-    engine = BatchEngine(
-        embedder=embedder,
-        batch_tokens=embedder.batch_tokens,
-        queue_size=settings.queue_size,
-        name=spec.name,
-        max_sequences=embedder.max_sequences,
-    )
     engine.start()
+    embedder = engine.embedders[0]
+    assert isinstance(embedder, LlamaEmbedder)
     log.info(
-        "loaded %s from %s (%d dims, %s pooling)",
+        "loaded %s from %s (%d dims, %s pooling, %d workers x %d threads)",
         spec.name,
         path,
         embedder.dimensions,
         embedder.pooling,
+        engine.workers,
+        embedder.threads,
     )
     return LoadedModel(
         spec=spec,

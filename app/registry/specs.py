@@ -28,6 +28,7 @@ class ModelSpec:
     aliases: tuple[str, ...] = ()
     context_size: int | None = None
     threads: int | None = None
+    workers: int | None = None
     normalize: bool = True
     batch: int | None = None
     token_ids: TokenIdVocabulary = "cl100k_base"
@@ -91,6 +92,7 @@ def _spec_from_yaml(models_dir: Path, path: Path) -> ModelSpec | None:
         aliases=tuple(str(a) for a in aliases),
         context_size=_optional_int(raw, "context_size", path),
         threads=_optional_int(raw, "threads", path),
+        workers=_optional_int(raw, "workers", path),
         normalize=bool(raw.get("normalize", True)),
         batch=_optional_int(raw, "batch", path),
         token_ids=token_ids,
