@@ -9,15 +9,16 @@ from pathlib import Path
 
 from app.config import Settings
 from app.registry.convert import ConversionError, convert_hf_to_gguf
-from app.registry.prepare import prepare_default_model
-from app.registry.specs import RegistryError
+from app.registry.prepare import prepare_default
+from app.registry.specs import OUTTYPES, RegistryError
 
 log = logging.getLogger("ragprep")
 
 
 def _prepare(args: argparse.Namespace, settings: Settings) -> int:
-    path = prepare_default_model(settings.models_dir)
-    log.info("default model ready: %s", path)
+    prepared = prepare_default(settings.models_dir)
+    state = "built" if prepared.built else "already built"
+    print(f"default model {state}: {prepared.path} ({prepared.weight_type}: {prepared.reason})")
     return 0
 
 
@@ -64,7 +65,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     convert = actions.add_parser("convert", help="convert a HF BERT folder to GGUF")
     convert.add_argument("hf_dir", type=Path)
     convert.add_argument("out", type=Path)
-    convert.add_argument("--outtype", choices=("f16", "f32"), default="f16")
+    convert.add_argument("--outtype", choices=OUTTYPES, default="f16", help="weight type")
     convert.set_defaults(models_handler=_convert)
 
     listing = actions.add_parser("list", help="load models/ and print what /v1/models serves")

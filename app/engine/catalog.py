@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from app.engine.llama import LlamaEmbedder, LlamaTokenizer, LlamaWeights, ModelL
 from app.errors import InvalidRequest, NotFound
 from app.registry.prepare import ensure_gguf, prepare_default_model
 from app.registry.specs import ModelSpec, RegistryError, discover
+from app.registry.stamp import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +86,6 @@ class ModelCatalog:
             model.engine.stop()
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def decode_layout(spec: ModelSpec, settings: Settings) -> tuple[int, int]:
     """(workers, threads per worker): by default one single-threaded context per CPU core."""
     cores = os.cpu_count() or 1
@@ -162,7 +154,7 @@ def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
         engine=engine,
         dimensions=embedder.dimensions,
         pooling=embedder.pooling,
-        fingerprint=file_sha256(path),
+        fingerprint=fingerprint(path),
     )
 
 

@@ -13,6 +13,9 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR_NAME = ".cache"
 TokenIdVocabulary = Literal["cl100k_base", "model"]
+# Weight types our converter writes (2-D matrices; norms and biases stay f32).
+OutType = Literal["f16", "bf16", "f32"]
+OUTTYPES: tuple[OutType, ...] = ("f16", "bf16", "f32")
 
 
 class RegistryError(Exception):
@@ -33,6 +36,7 @@ class ModelSpec:
     batch: int | None = None
     token_ids: TokenIdVocabulary = "cl100k_base"
     owned_by: str = "ragprep"
+    weight_type: OutType | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -51,15 +55,17 @@ def is_hf_model_dir(path: Path) -> bool:
     return path.is_dir() and (path / "config.json").exists() and has_weights
 
 
-def cached_gguf(models_dir: Path, hf_dir: Path) -> Path:
-    return models_dir / CACHE_DIR_NAME / f"{hf_dir.name}-f16.gguf"
+def cached_gguf(models_dir: Path, hf_dir: Path, weight_type: OutType | None = None) -> Path:
+    return models_dir / CACHE_DIR_NAME / f"{hf_dir.name}-{weight_type or 'f16'}.gguf"
 
 
-def _resolve_weights(models_dir: Path, ref: Path) -> tuple[Path, Path | None]:
+def _resolve_weights(
+    models_dir: Path, ref: Path, weight_type: OutType | None
+) -> tuple[Path, Path | None]:
     """A YAML's parameters.model may name a GGUF file or an HF folder (converted and cached)."""
     target = ref if ref.is_absolute() else models_dir / ref
     if target.is_dir():
-        return cached_gguf(models_dir, target), target
+        return cached_gguf(models_dir, target, weight_type), target
     return target, None
 
 
@@ -79,7 +85,10 @@ def _spec_from_yaml(models_dir: Path, path: Path) -> ModelSpec | None:
     model_ref = (raw.get("parameters") or {}).get("model")
     if not isinstance(model_ref, str) or not model_ref:
         raise RegistryError(f"{path}: missing parameters.model (a GGUF file or HF folder)")
-    gguf_path, hf_dir = _resolve_weights(models_dir, Path(model_ref))
+    weight_type = raw.get("weight_type")
+    if weight_type is not None and weight_type not in OUTTYPES:
+        raise RegistryError(f"{path}: weight_type must be one of {', '.join(OUTTYPES)}")
+    gguf_path, hf_dir = _resolve_weights(models_dir, Path(model_ref), weight_type)
     aliases = raw.get("aliases") or []
     token_ids = raw.get("token_ids", "cl100k_base")
     if token_ids not in ("cl100k_base", "model"):
@@ -96,6 +105,7 @@ def _spec_from_yaml(models_dir: Path, path: Path) -> ModelSpec | None:
         normalize=bool(raw.get("normalize", True)),
         batch=_optional_int(raw, "batch", path),
         token_ids=token_ids,
+        weight_type=weight_type,
     )
 
 

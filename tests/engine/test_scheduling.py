@@ -60,7 +60,8 @@ async def until(condition: Callable[[], bool]) -> None:
 
 
 def huge_request(sequences: list[list[int]]) -> list[list[int]]:
-    return [sequences[i % len(sequences)] for i in range(HUGE)]
+    """2048 inputs of 16 tokens: ~28 per batch, so the request spans ~70 batches."""
+    return [(sequences[i % len(sequences)] * 16)[:16] for i in range(HUGE)]
 
 
 async def test_several_workers_match_one_worker_and_sentence_transformers(
