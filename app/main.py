@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.api import chunks, embeddings, file_embeddings, files, health, models
 from app.api.body_limit import BodyLimit
 from app.api.deps import RequireApiKey
+from app.api.disconnect import CancelOnDisconnect
 from app.api.openapi import install_openapi
 from app.api.security import load_api_keys
 from app.config import Settings
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     # The streaming upload is exempt: it enforces max_upload_bytes itself while writing to disk.
     exempt = {("POST", "/v1/files")}
+    app.add_middleware(CancelOnDisconnect)  # innermost: cancels the handler, not the 413 path
     app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes, exempt=exempt)
     if settings.cors_origins:  # added last: outermost, so even a 413 carries CORS headers
         app.add_middleware(

@@ -106,6 +106,7 @@ class BatchEngine:
         self._jobs: deque[_Job] = deque()
         self._queued_items = 0
         self._queued_tokens = 0
+        self._decoding = 0
         self._wake = threading.Condition()
         self._stopping = False
         self._threads = [
@@ -131,6 +132,11 @@ class BatchEngine:
     @property
     def pending_tokens(self) -> int:
         return self._queued_tokens
+
+    @property
+    def decoding(self) -> int:
+        """Batches being decoded right now (taken off the queue, not yet delivered)."""
+        return self._decoding
 
     @property
     def tokens_per_second(self) -> float:
@@ -256,6 +262,7 @@ class BatchEngine:
             self._jobs.rotate(-1)
         self._queued_items -= len(batch)
         self._queued_tokens -= used
+        self._decoding += 1
         return batch
 
     def _prune(self) -> None:
@@ -268,6 +275,8 @@ class BatchEngine:
             vectors = embedder.embed_batch([job.sequences[row] for job, row in batch])
         except Exception as exc:  # the worker must survive; each waiting request learns why
             log.exception("embedding batch failed")
+            with self._wake:
+                self._decoding -= 1
             for job in {job for job, _ in batch}:
                 self._drop(job)
                 job.loop.call_soon_threadsafe(
@@ -276,6 +285,7 @@ class BatchEngine:
             return
         elapsed = time.perf_counter() - started
         with self._wake:
+            self._decoding -= 1
             self.stats.batches += 1
             self.stats.sequences += len(batch)
             self.stats.tokens += sum(job.costs[row] for job, row in batch)
