@@ -8,7 +8,6 @@ import logging
 from pathlib import Path
 
 from app.config import Settings
-from app.ingest.run import IngestOptions, ingest
 
 EPILOG = """\
 Folders are walked recursively in sorted order, skipping hidden files and folders; --glob
@@ -59,6 +58,9 @@ def _non_negative(value: str) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: `ragprep serve` should not pay for the ingest client's imports.
+    from app.ingest.run import IngestOptions, ingest
+
     # One INFO line per HTTP request would drown the per-file lines.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     options = IngestOptions(

@@ -8,14 +8,14 @@ import logging
 from pathlib import Path
 
 from app.config import Settings
-from app.registry.convert import ConversionError, convert_hf_to_gguf
-from app.registry.prepare import prepare_default
 from app.registry.specs import OUTTYPES, RegistryError
 
 log = logging.getLogger("ragprep")
 
 
 def _prepare(args: argparse.Namespace, settings: Settings) -> int:
+    from app.registry.prepare import prepare_default
+
     prepared = prepare_default(settings.models_dir)
     state = "built" if prepared.built else "already built"
     print(f"default model {state}: {prepared.path} ({prepared.weight_type}: {prepared.reason})")
@@ -23,6 +23,8 @@ def _prepare(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _convert(args: argparse.Namespace, settings: Settings) -> int:
+    from app.registry.convert import ConversionError, convert_hf_to_gguf
+
     try:
         out = convert_hf_to_gguf(src=args.hf_dir, dst=args.out, outtype=args.outtype)
     except ConversionError as exc:

@@ -9,7 +9,6 @@ from typing import Any, cast
 
 import yaml
 
-from app.registry.convert import ConversionError, convert_hf_to_gguf
 from app.registry.specs import OUTTYPES, ModelSpec, OutType, RegistryError
 from app.registry.stamp import read_stamp, write_stamp
 
@@ -138,6 +137,9 @@ def _fresh(gguf_path: Path, hf_dir: Path) -> bool:
 
 
 def _convert(src: Path, dst: Path, weight_type: OutType) -> Path:
+    # Imported here: gguf and safetensors are only needed when a file is (re)built.
+    from app.registry.convert import ConversionError, convert_hf_to_gguf
+
     try:
         return convert_hf_to_gguf(src=src, dst=dst, outtype=weight_type)
     except ConversionError as exc:
