@@ -35,16 +35,22 @@ def _convert(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
+    """Loaded models as /v1/models shows them, then configs not served and why (exit 1 if any
+    failed)."""
     from app.api.models import card
-    from app.engine.catalog import load_catalog
+    from app.engine.catalog import load_survey
 
-    catalog = load_catalog(settings)
+    catalog, unloaded = load_survey(settings)
     try:
         cards = [card(model).model_dump() for model in catalog]
     finally:
         catalog.stop()
-    print(json.dumps({"object": "list", "data": cards}, indent=2))
-    return 0
+    not_served = [
+        {"name": u.name, "source": str(u.source), "status": u.status, "reason": u.reason}
+        for u in unloaded
+    ]
+    print(json.dumps({"object": "list", "data": cards, "not_served": not_served}, indent=2))
+    return 1 if any(u.status == "failed" for u in unloaded) else 0
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from app.engine.batcher import BatchEngine
 from app.engine.llama import LlamaEmbedder, LlamaTokenizer, LlamaWeights, ModelLoadError
 from app.errors import InvalidRequest, NotFound
 from app.registry.prepare import ensure_gguf, prepare_default_model
-from app.registry.specs import ModelSpec, RegistryError, discover
+from app.registry.specs import ModelSpec, RegistryError, Unloaded, discover, survey
 from app.registry.stamp import fingerprint
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,18 @@ def _engine(spec: ModelSpec, path: Path, settings: Settings) -> tuple[LlamaToken
     return tokenizer, engine
 
 
-def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
+def _load(
+    spec: ModelSpec, settings: Settings, shared: dict[tuple[object, ...], LoadedModel]
+) -> LoadedModel:
     path = ensure_gguf(spec)
+    # Two configs of one file (LocalAI's text-embedding-ada-002 over the default model, say)
+    # share its weights, contexts and queue instead of loading it twice.
+    key = (path.resolve(), spec.batch, *decode_layout(spec, settings))
+    twin = shared.get(key)
+    if twin is not None and isinstance(twin.tokenizer, LlamaTokenizer):
+        trained = twin.tokenizer.trained_window
+        if min(spec.context_size or trained, trained) == twin.window:
+            return dataclasses.replace(twin, spec=spec)
     try:
         tokenizer, engine = _engine(spec, path, settings)
     except ModelLoadError as exc:
@@ -148,14 +159,18 @@ def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
         engine.workers,
         embedder.threads,
     )
-    return LoadedModel(
-        spec=spec,
-        tokenizer=tokenizer,
-        engine=engine,
-        dimensions=embedder.dimensions,
-        pooling=embedder.pooling,
-        fingerprint=fingerprint(path),
+    shared.setdefault(
+        key,
+        model := LoadedModel(
+            spec=spec,
+            tokenizer=tokenizer,
+            engine=engine,
+            dimensions=embedder.dimensions,
+            pooling=embedder.pooling,
+            fingerprint=fingerprint(path),
+        ),
     )
+    return model
 
 
 def load_catalog(settings: Settings) -> ModelCatalog:
@@ -166,10 +181,26 @@ def load_catalog(settings: Settings) -> ModelCatalog:
     if not specs:
         raise RegistryError(f"no embedding models found in {settings.models_dir}")
     loaded: list[LoadedModel] = []
+    shared: dict[tuple[object, ...], LoadedModel] = {}
     try:
         for spec in specs:
-            loaded.append(_load(spec, settings))
+            loaded.append(_load(spec, settings, shared))
     except BaseException:
         ModelCatalog(loaded, default=settings.default_model).stop()
         raise
     return ModelCatalog(loaded, default=settings.default_model)
+
+
+def load_survey(settings: Settings) -> tuple[ModelCatalog, list[Unloaded]]:
+    """Like load_catalog, but a model that fails is reported with its reason, not raised."""
+    if settings.prepare_default_model:
+        prepare_default_model(settings.models_dir)
+    found = survey(settings.models_dir)
+    loaded: list[LoadedModel] = []
+    shared: dict[tuple[object, ...], LoadedModel] = {}
+    for spec in found.specs:
+        try:
+            loaded.append(_load(spec, settings, shared))
+        except RegistryError as exc:
+            found.unloaded.append(Unloaded(spec.name, spec.source, "failed", str(exc)))
+    return ModelCatalog(loaded, default=settings.default_model), found.unloaded

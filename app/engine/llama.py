@@ -53,6 +53,7 @@ class LlamaTokenizer:
         trained = int(self.metadata.get(f"{arch}.context_length", "0"))
         if trained <= 0:
             raise ModelLoadError(f"{path} does not declare {arch}.context_length")
+        self.trained_window = trained
         self._window = min(window or trained, trained)
         self.prefix, self.suffix = self._special_affixes()
 

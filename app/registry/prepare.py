@@ -9,13 +9,18 @@ from typing import Any, cast
 
 import yaml
 
-from app.registry.specs import OUTTYPES, ModelSpec, OutType, RegistryError
+from app.registry.specs import (
+    DEFAULT_GGUF_NAME as DEFAULT_GGUF_NAME,  # re-exported: the default file's name
+    OUTTYPES,
+    ModelSpec,
+    OutType,
+    RegistryError,
+)
 from app.registry.stamp import read_stamp, write_stamp
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
-DEFAULT_GGUF_NAME = "all-MiniLM-L6-v2.gguf"
 # Before the weight type was chosen by measurement the file was always f16 and named so.
 LEGACY_GGUF_NAME = "all-MiniLM-L6-v2-f16.gguf"
 DEFAULT_CONFIG = f"""\
