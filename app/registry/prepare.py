@@ -11,6 +11,8 @@ import yaml
 
 from app.registry.specs import (
     DEFAULT_GGUF_NAME as DEFAULT_GGUF_NAME,  # re-exported: the default file's name
+)
+from app.registry.specs import (
     OUTTYPES,
     ModelSpec,
     OutType,
