@@ -152,8 +152,9 @@ def llama_cpp_server(model: Path) -> Iterator[str]:
 
 
 def workloads(tokenizer: LlamaTokenizer, short: int, chunks: int) -> dict[str, Workload]:
-    queries = rag_chunks(tokenizer, count=short, capacities=(60,))
-    pool = rag_chunks(tokenizer, count=min(chunks * 4, 900), capacities=(320, 510))
+    # 6 MB of documents: enough distinct chunks of both sizes (~2,400 short, ~1,500 long).
+    queries = rag_chunks(tokenizer, count=short, capacities=(60,), megabytes=6.0)
+    pool = rag_chunks(tokenizer, count=min(chunks * 4, 1500), capacities=(320, 510), megabytes=6.0)
     picked = [(t, n) for t, n in zip(pool.texts, pool.tokens, strict=True) if 200 <= n <= 500]
     picked = picked[:chunks]
     return {
