@@ -31,7 +31,7 @@ RAGPREP_API_KEY, when set, is sent as 'Authorization: Bearer <key>'.
 """
 
 
-# One embedding worker per model does the work; files in flight only overlap its batches with
+# The embedding workers do the work; files in flight only overlap their batches with
 # uploads and chunking, which a few already do. More would just crowd out other clients.
 MAX_CONCURRENCY = 6
 

@@ -284,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         latency = probe_latency(server.url)
     report(paths, work, args.rounds, latency)
     print(f"\nweight type {gguf.weight_type} ({gguf.reason})")
-    print(machine_line(0, load_before))
+    print(machine_line(1, load_before))  # ragprep rows name their own workers x threads
 
 
 if __name__ == "__main__":
