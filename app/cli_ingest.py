@@ -10,7 +10,6 @@ from pathlib import Path
 
 from app.cli_options import add_storage_options
 from app.config import Settings
-from app.ingest.run import IngestOptions, ingest
 
 EPILOG = """\
 Folders are walked recursively in sorted order, skipping hidden files and folders; --glob
@@ -34,7 +33,7 @@ RAGPREP_API_KEY, when set, is sent as 'Authorization: Bearer <key>'.
 """
 
 
-# One embedding worker per model does the work; files in flight only overlap its batches with
+# The embedding workers do the work; files in flight only overlap their batches with
 # uploads and chunking, which a few already do. More would just crowd out other clients.
 MAX_CONCURRENCY = 6
 
@@ -61,6 +60,9 @@ def _non_negative(value: str) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: `ragprep serve` should not pay for the ingest client's imports.
+    from app.ingest.run import IngestOptions, ingest
+
     # One INFO line per HTTP request would drown the per-file lines.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     options = IngestOptions(

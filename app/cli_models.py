@@ -8,20 +8,23 @@ import logging
 from pathlib import Path
 
 from app.config import Settings
-from app.registry.convert import ConversionError, convert_hf_to_gguf
-from app.registry.prepare import prepare_default_model
-from app.registry.specs import RegistryError
+from app.registry.specs import OUTTYPES, RegistryError
 
 log = logging.getLogger("ragprep")
 
 
 def _prepare(args: argparse.Namespace, settings: Settings) -> int:
-    path = prepare_default_model(settings.models_dir)
-    log.info("default model ready: %s", path)
+    from app.registry.prepare import prepare_default
+
+    prepared = prepare_default(settings.models_dir)
+    state = "built" if prepared.built else "already built"
+    print(f"default model {state}: {prepared.path} ({prepared.weight_type}: {prepared.reason})")
     return 0
 
 
 def _convert(args: argparse.Namespace, settings: Settings) -> int:
+    from app.registry.convert import ConversionError, convert_hf_to_gguf
+
     try:
         out = convert_hf_to_gguf(src=args.hf_dir, dst=args.out, outtype=args.outtype)
     except ConversionError as exc:
@@ -32,16 +35,22 @@ def _convert(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
+    """Loaded models as /v1/models shows them, then configs not served and why (exit 1 if any
+    failed)."""
     from app.api.models import card
-    from app.engine.catalog import load_catalog
+    from app.engine.catalog import load_survey
 
-    catalog = load_catalog(settings)
+    catalog, unloaded = load_survey(settings)
     try:
         cards = [card(model).model_dump() for model in catalog]
     finally:
         catalog.stop()
-    print(json.dumps({"object": "list", "data": cards}, indent=2))
-    return 0
+    not_served = [
+        {"name": u.name, "source": str(u.source), "status": u.status, "reason": u.reason}
+        for u in unloaded
+    ]
+    print(json.dumps({"object": "list", "data": cards, "not_served": not_served}, indent=2))
+    return 1 if any(u.status == "failed" for u in unloaded) else 0
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,7 +73,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     convert = actions.add_parser("convert", help="convert a HF BERT folder to GGUF")
     convert.add_argument("hf_dir", type=Path)
     convert.add_argument("out", type=Path)
-    convert.add_argument("--outtype", choices=("f16", "f32"), default="f16")
+    convert.add_argument("--outtype", choices=OUTTYPES, default="f16", help="weight type")
     convert.set_defaults(models_handler=_convert)
 
     listing = actions.add_parser("list", help="load models/ and print what /v1/models serves")

@@ -17,6 +17,7 @@ from app.api.auth_gate import ApiKeyGate
 from app.api.body_limit import BodyLimit
 from app.api.body_timeout import BodyTimeout
 from app.api.deps import RequireApiKey
+from app.api.disconnect import CancelOnDisconnect
 from app.api.head import HeadAsGet
 from app.api.inspector import install_inspector
 from app.api.metrics import HttpMetrics
@@ -141,6 +142,7 @@ def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> N
     # Each add wraps the ones before: the last added runs first on a request.
     # The streaming upload is exempt: it enforces max_upload_bytes itself while writing to disk.
     exempt = {("POST", "/v1/files")}
+    app.add_middleware(CancelOnDisconnect)  # innermost: cancels the handler, not the 413 path
     app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes, exempt=exempt)
     app.add_middleware(BodyTimeout, seconds=settings.body_read_timeout)
     # Before any body byte is read or parsed.

@@ -29,7 +29,7 @@ from app.extract.text import is_markdown
 from app.services.chunking import default_capacity, split_text
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = ROOT / "models" / "all-MiniLM-L6-v2-f16.gguf"
+DEFAULT_MODEL = ROOT / "models" / "all-MiniLM-L6-v2.gguf"
 SOURCES = (
     *sorted(Path("/usr/share/doc").glob("*/copyright")),
     *sorted(Path("/usr/share/common-licenses").glob("*")),

@@ -41,7 +41,7 @@ from benchmarks.corpus import Workload, rag_chunks
 from benchmarks.live import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = ROOT / "models" / "all-MiniLM-L6-v2-f16.gguf"
+DEFAULT_MODEL = ROOT / "models" / "all-MiniLM-L6-v2.gguf"
 MAX_INPUTS = 2048  # the service's default per-request limit
 CLIENTS = 16
 REQUEST_SIZES = (8, 32)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import logging
 import os
 from collections.abc import Iterator
@@ -12,11 +12,12 @@ from pathlib import Path
 from app.config import Settings
 from app.engine.base import Tokenizer
 from app.engine.batcher import BatchEngine
-from app.engine.llama import LlamaEmbedder, LlamaTokenizer, ModelLoadError
+from app.engine.llama import LlamaEmbedder, LlamaTokenizer, LlamaWeights, ModelLoadError
 from app.errors import InvalidRequest, NotFound
 from app.observability.metrics import Metrics
 from app.registry.prepare import ensure_gguf, prepare_default_model
-from app.registry.specs import ModelSpec, RegistryError, discover
+from app.registry.specs import ModelSpec, RegistryError, Unloaded, discover, survey
+from app.registry.stamp import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -87,53 +88,96 @@ class ModelCatalog:
             model.engine.stop()
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+def decode_layout(spec: ModelSpec, settings: Settings) -> tuple[int, int]:
+    """(workers, threads per worker): by default one single-threaded context per CPU core."""
+    cores = os.cpu_count() or 1
+    workers = spec.workers or settings.workers or cores
+    threads = spec.threads or settings.threads or max(1, cores // workers)
+    return workers, threads
 
 
-def _load(spec: ModelSpec, settings: Settings, metrics: Metrics | None) -> LoadedModel:
-    path = ensure_gguf(spec)
+def _engine(
+    spec: ModelSpec, path: Path, settings: Settings, metrics: Metrics | None
+) -> tuple[LlamaTokenizer, BatchEngine]:
+    tokenizer = LlamaTokenizer(path, window=spec.context_size)
+    workers, threads = decode_layout(spec, settings)
+    weights = LlamaWeights(path)
+    embedders: list[LlamaEmbedder] = []
     try:
-        tokenizer = LlamaTokenizer(path, window=spec.context_size)
-        embedder = LlamaEmbedder(
-            path,
-            tokenizer=tokenizer,
-            threads=spec.threads or settings.threads or os.cpu_count() or 1,
-            batch_tokens=spec.batch or settings.batch_tokens,
-        )
+        for _ in range(workers):
+            embedders.append(
+                LlamaEmbedder(
+                    weights,
+                    tokenizer=tokenizer,
+                    threads=threads,
+                    batch_tokens=spec.batch or settings.batch_tokens,
+                )
+            )
+    except BaseException:
+        for embedder in embedders:
+            embedder.close()
+        weights.close()
+        raise
+    first = embedders[0]
+    engine = BatchEngine(
+        embedders=embedders,
+        batch_tokens=first.batch_tokens,
+        queue_size=settings.queue_size,
+        queue_tokens=settings.queue_tokens,
+        name=spec.name,
+        max_sequences=first.max_sequences,
+        release=weights.close,
+        metrics=metrics,
+    )
+    return tokenizer, engine
+
+
+def _load(
+    spec: ModelSpec,
+    settings: Settings,
+    shared: dict[tuple[object, ...], LoadedModel],
+    metrics: Metrics | None = None,
+) -> LoadedModel:
+    path = ensure_gguf(spec)
+    # Two configs of one file (LocalAI's text-embedding-ada-002 over the default model, say)
+    # share its weights, contexts and queue instead of loading it twice.
+    key = (path.resolve(), spec.batch, *decode_layout(spec, settings))
+    twin = shared.get(key)
+    if twin is not None and isinstance(twin.tokenizer, LlamaTokenizer):
+        trained = twin.tokenizer.trained_window
+        if min(spec.context_size or trained, trained) == twin.window:
+            return dataclasses.replace(twin, spec=spec)
+    try:
+        tokenizer, engine = _engine(spec, path, settings, metrics)
     except ModelLoadError as exc:
         raise RegistryError(
             f"model {spec.name!r}: {exc} (declared in {spec.source}); the file may be truncated "
             "or corrupt: replace it, or delete it and run `ragprep models prepare`"
         ) from exc
-    engine = BatchEngine(
-        embedder=embedder,
-        batch_tokens=embedder.batch_tokens,
-        queue_size=settings.queue_size,
-        name=spec.name,
-        max_sequences=embedder.max_sequences,
-        metrics=metrics,
-    )
     engine.start()
+    embedder = engine.embedders[0]
+    assert isinstance(embedder, LlamaEmbedder)
     log.info(
-        "loaded %s from %s (%d dims, %s pooling)",
+        "loaded %s from %s (%d dims, %s pooling, %d workers x %d threads)",
         spec.name,
         path,
         embedder.dimensions,
         embedder.pooling,
+        engine.workers,
+        embedder.threads,
     )
-    return LoadedModel(
-        spec=spec,
-        tokenizer=tokenizer,
-        engine=engine,
-        dimensions=embedder.dimensions,
-        pooling=embedder.pooling,
-        fingerprint=file_sha256(path),
+    shared.setdefault(
+        key,
+        model := LoadedModel(
+            spec=spec,
+            tokenizer=tokenizer,
+            engine=engine,
+            dimensions=embedder.dimensions,
+            pooling=embedder.pooling,
+            fingerprint=fingerprint(path),
+        ),
     )
+    return model
 
 
 def load_catalog(settings: Settings, metrics: Metrics | None = None) -> ModelCatalog:
@@ -144,10 +188,26 @@ def load_catalog(settings: Settings, metrics: Metrics | None = None) -> ModelCat
     if not specs:
         raise RegistryError(f"no embedding models found in {settings.models_dir}")
     loaded: list[LoadedModel] = []
+    shared: dict[tuple[object, ...], LoadedModel] = {}
     try:
         for spec in specs:
-            loaded.append(_load(spec, settings, metrics))
+            loaded.append(_load(spec, settings, shared, metrics))
     except BaseException:
         ModelCatalog(loaded, default=settings.default_model).stop()
         raise
     return ModelCatalog(loaded, default=settings.default_model)
+
+
+def load_survey(settings: Settings) -> tuple[ModelCatalog, list[Unloaded]]:
+    """Like load_catalog, but a model that fails is reported with its reason, not raised."""
+    if settings.prepare_default_model:
+        prepare_default_model(settings.models_dir)
+    found = survey(settings.models_dir)
+    loaded: list[LoadedModel] = []
+    shared: dict[tuple[object, ...], LoadedModel] = {}
+    for spec in found.specs:
+        try:
+            loaded.append(_load(spec, settings, shared))
+        except RegistryError as exc:
+            found.unloaded.append(Unloaded(spec.name, spec.source, "failed", str(exc)))
+    return ModelCatalog(loaded, default=settings.default_model), found.unloaded

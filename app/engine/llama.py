@@ -1,12 +1,14 @@
 """llama.cpp (llama-cpp-python) implementation of the Tokenizer and Embedder interfaces.
 
-The tokenizer is a vocab-only model that request threads may share; the embedder owns the one
-decode context and must only be driven by its batch worker thread.
+The tokenizer is a vocab-only model that request threads may share. The weights are loaded once
+(`LlamaWeights`); each `LlamaEmbedder` is one decode context over them, driven by exactly one
+batch worker thread.
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +31,9 @@ class ModelLoadError(Exception):
 
 
 def _load_model(path: Path, *, vocab_only: bool) -> _internals.LlamaModel:
+    # llama-cpp-python prints llama.cpp's log to stderr unless its logger is quieted, which
+    # llama_cpp.Llama(verbose=False) does and the low-level API we use does not.
+    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
     params = llama_cpp.llama_model_default_params()
     params.vocab_only = vocab_only
     try:
@@ -48,6 +53,7 @@ class LlamaTokenizer:
         trained = int(self.metadata.get(f"{arch}.context_length", "0"))
         if trained <= 0:
             raise ModelLoadError(f"{path} does not declare {arch}.context_length")
+        self.trained_window = trained
         self._window = min(window or trained, trained)
         self.prefix, self.suffix = self._special_affixes()
 
@@ -89,38 +95,66 @@ class LlamaTokenizer:
         return raw.decode("utf-8", errors="replace").strip()
 
 
+class LlamaWeights:
+    """One full load of a GGUF's weights, shared read-only by any number of decode contexts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.model = _load_model(path, vocab_only=False)
+
+    def close(self) -> None:
+        self.model.close()
+
+
 class LlamaEmbedder:
-    """One llama.cpp embedding context. Not thread-safe: exactly one thread calls embed_batch."""
+    """One llama.cpp embedding context over loaded weights. Not thread-safe: exactly one thread
+    calls embed_batch. Several embedders may share one `LlamaWeights` (each its own context).
+    """
 
     def __init__(
-        self, path: Path, *, tokenizer: LlamaTokenizer, threads: int, batch_tokens: int
+        self,
+        weights: LlamaWeights | Path,
+        *,
+        tokenizer: LlamaTokenizer,
+        threads: int,
+        batch_tokens: int,
     ) -> None:
         self.tokenizer = tokenizer
+        # Given a path, the embedder loads (and later frees) weights of its own.
+        self._owned = LlamaWeights(weights) if isinstance(weights, Path) else None
+        self.weights = self._owned or weights
+        assert isinstance(self.weights, LlamaWeights)
         # BERT is non-causal: every sequence must fit in one ubatch, so size it for a full window.
         self.batch_tokens = max(batch_tokens, tokenizer.window)
-        threads = threads or os.cpu_count() or 1
+        self.threads = threads or os.cpu_count() or 1
+        params = self._context_params()
         try:
-            self._llama = llama_cpp.Llama(
-                model_path=str(path),
-                embedding=True,
-                n_ctx=self.batch_tokens,
-                n_batch=self.batch_tokens,
-                n_ubatch=self.batch_tokens,
-                n_threads=threads,
-                n_threads_batch=threads,
-                flash_attn=True,
-                verbose=False,
+            self._ctx = _internals.LlamaContext(
+                model=self.weights.model, params=params, verbose=False
             )
         except ValueError as exc:
-            raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
-        self.pooling = POOLING_NAMES.get(self._llama._ctx.pooling_type(), "unknown")
+            self._close_weights()
+            raise ModelLoadError(f"llama.cpp could not load {self.weights.path}: {exc}") from exc
+        self.pooling = POOLING_NAMES.get(self._ctx.pooling_type(), "unknown")
         if self.pooling in ("none", "unknown"):
-            raise ModelLoadError(f"{path} has no sequence pooling; cannot serve embeddings")
-        self.dimensions = int(self._llama.n_embd())
-        self.max_sequences = int(self._llama.context_params.n_seq_max)
+            self.close()
+            raise ModelLoadError(f"{self.weights.path} has no sequence pooling; cannot embed")
+        self.dimensions = int(self.weights.model.n_embd())
+        self.max_sequences = int(params.n_seq_max)
         self._batch = _internals.LlamaBatch(
             n_tokens=self.batch_tokens, embd=0, n_seq_max=1, verbose=False
         )
+
+    def _context_params(self) -> llama_cpp.llama_context_params:
+        """What llama_cpp.Llama(embedding=True, flash_attn=True) would set, one ubatch wide."""
+        params: llama_cpp.llama_context_params = llama_cpp.llama_context_default_params()
+        params.n_ctx = params.n_batch = params.n_ubatch = self.batch_tokens
+        params.n_threads = params.n_threads_batch = self.threads
+        params.embeddings = True
+        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+        params.n_seq_max = min(self.batch_tokens, llama_cpp.llama_max_parallel_sequences())
+        params.kv_unified = True
+        return params
 
     @property
     def special_tokens(self) -> int:
@@ -135,9 +169,12 @@ class LlamaEmbedder:
         self._batch.reset()
         for seq_id, tokens in enumerate(sequences):
             self._batch.add_sequence([*prefix, *tokens, *suffix], seq_id, True)
-        ctx = self._llama._ctx
+        ctx = self._ctx
         ctx.kv_cache_clear()
-        ctx.decode(self._batch)
+        # BERT is an encoder: llama_decode would only log a warning and call encode itself.
+        code = llama_cpp.llama_encode(ctx.ctx, self._batch.batch)
+        if code != 0:
+            raise RuntimeError(f"llama_encode returned {code}")
         out = np.empty((len(sequences), self.dimensions), dtype=np.float32)
         for seq_id in range(len(sequences)):
             pointer = llama_cpp.llama_get_embeddings_seq(ctx.ctx, seq_id)
@@ -146,5 +183,11 @@ class LlamaEmbedder:
         return out
 
     def close(self) -> None:
-        self._batch.close()
-        self._llama.close()
+        if hasattr(self, "_batch"):
+            self._batch.close()
+        self._ctx.close()
+        self._close_weights()
+
+    def _close_weights(self) -> None:
+        if self._owned is not None:
+            self._owned.close()

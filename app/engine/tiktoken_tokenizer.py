@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import tiktoken
@@ -19,8 +20,12 @@ class TiktokenTokenizer:
         if window <= 0:
             raise ValueError(f"window must be positive, got {window}")
         self._window = window
-        # get_encoding caches per process, so constructing many tokenizers is cheap.
-        self._encoding = tiktoken.get_encoding(OFFLINE_ENCODING)
+
+    @functools.cached_property
+    def _encoding(self) -> tiktoken.Encoding:
+        # Loaded on first use (~0.2 s of rank parsing), not at start-up; get_encoding caches
+        # per process, so many tokenizers share one encoding.
+        return tiktoken.get_encoding(OFFLINE_ENCODING)
 
     @property
     def window(self) -> int:

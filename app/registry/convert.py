@@ -13,12 +13,14 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import gguf
 import numpy as np
 import numpy.typing as npt
 from safetensors import SafetensorError, safe_open
+
+from app.registry.specs import OUTTYPES, OutType
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +52,20 @@ class ConversionError(Exception):
     """The source directory cannot be converted (missing or unsupported input)."""
 
 
-def convert_hf_to_gguf(*, src: Path, dst: Path, outtype: Literal["f16", "f32"] = "f16") -> Path:
-    """Convert the BERT model directory ``src`` into the GGUF file ``dst`` (written atomically)."""
-    if outtype not in ("f16", "f32"):
+_FILE_TYPES = {
+    "f16": gguf.LlamaFileType.MOSTLY_F16,
+    "bf16": gguf.LlamaFileType.MOSTLY_BF16,
+    "f32": gguf.LlamaFileType.ALL_F32,
+}
+
+
+def convert_hf_to_gguf(*, src: Path, dst: Path, outtype: OutType = "f16") -> Path:
+    """Convert the BERT model directory ``src`` into the GGUF file ``dst`` (written atomically).
+
+    ``outtype`` is the type of the 2-D weight matrices; norms, biases and position tables stay
+    f32 as in llama.cpp's converter.
+    """
+    if outtype not in OUTTYPES:
         raise ConversionError(f"unsupported outtype {outtype!r} for {src}")
     config = _load_config(src)
     pooling = _pooling_type(src)
@@ -176,8 +189,7 @@ def _add_hparams(
     writer.add_layer_norm_eps(float(config.get("layer_norm_eps", 1e-12)))
     writer.add_causal_attention(False)
     writer.add_pooling_type(pooling)
-    ftype = gguf.LlamaFileType.MOSTLY_F16 if outtype == "f16" else gguf.LlamaFileType.ALL_F32
-    writer.add_file_type(ftype)
+    writer.add_file_type(_FILE_TYPES[outtype])
     writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
 
 
@@ -293,8 +305,13 @@ def _add_tensors(writer: gguf.GGUFWriter, src: Path, config: dict[str, Any], out
             continue
         kind, name = mapped
         keep_f32 = data.ndim <= 1 or name.endswith("_norm.weight") or kind in _F32_KINDS
-        dtype = np.float32 if outtype == "f32" or keep_f32 else np.float16
-        writer.add_tensor(name, np.ascontiguousarray(data, dtype=dtype))
+        if outtype == "bf16" and not keep_f32:
+            # gguf's BF16 packing rounds to nearest even, as llama.cpp's converter does.
+            packed = gguf.quants.quantize(data.astype(np.float32), gguf.GGMLQuantizationType.BF16)
+            writer.add_tensor(name, packed, raw_dtype=gguf.GGMLQuantizationType.BF16)
+        else:
+            dtype = np.float32 if outtype == "f32" or keep_f32 else np.float16
+            writer.add_tensor(name, np.ascontiguousarray(data, dtype=dtype))
         count += 1
     if count == 0:
         raise ConversionError(f"no tensors found in {src}")

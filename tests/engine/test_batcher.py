@@ -34,7 +34,7 @@ def make_engine(
 ) -> BatchEngine:
     embedder = LlamaEmbedder(gguf, tokenizer=tokenizer, threads=THREADS, batch_tokens=BUDGET)
     engine = BatchEngine(
-        embedder=embedder,
+        embedders=[embedder],
         batch_tokens=embedder.batch_tokens,
         queue_size=queue_size,
         max_sequences=embedder.max_sequences,
