@@ -71,6 +71,7 @@ bench: model bench-deps
 	$(BIN)/python -m benchmarks.bench_embeddings --budgets 512 1024 --repeat 3
 	$(BIN)/python -m benchmarks.bench_chunking
 	$(BIN)/python -m benchmarks.bench_long_runs
+	$(BIN)/python -m benchmarks.bench_extract
 	$(BIN)/python -m benchmarks.bench_ingest
 	$(BIN)/python -m benchmarks.soak
 

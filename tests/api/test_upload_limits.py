@@ -77,7 +77,7 @@ async def test_disk_full_during_upload_is_507_and_stores_nothing(
     run_app: AppRunner, settings: Settings, small_disk: Path
 ) -> None:
     # The database stays on the roomy disk: only blob writes run out of space.
-    settings.storage_dir.mkdir(parents=True)
+    settings.storage_dir.mkdir(parents=True, exist_ok=True)
     on_disk = settings.model_copy(
         update={"storage_dir": small_disk / "storage", "database_url": settings.database_url}
     )

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import Integer, create_engine
 
 from app.db import tables  # noqa: F401  (registers the tables)
 from app.db.base import Base
 from app.db.migrate import alembic_config, upgrade_to_head
 
 
+def _integer_widths_alike(
+    _context: object, _inspected: object, _metadata: object, inspected: Any, declared: Any, /
+) -> bool | None:
+    """SQLite's INTEGER already holds 64 bits: migration 0003 widens columns to BIGINT on
+    PostgreSQL only, so INTEGER vs BIGINT is no difference here. Other types compare as usual."""
+    if isinstance(inspected, Integer) and isinstance(declared, Integer):
+        return False
+    return None
+
+
 def _differences(db: Path) -> list[object]:
     engine = create_engine(f"sqlite:///{db}")
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": _integer_widths_alike}
+        )
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     return list(diff)
 
