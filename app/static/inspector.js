@@ -14,9 +14,12 @@ const state = {
   file: null, // the chosen file object
   text: null, // its text, once loaded
   chunking: null, // AbortController of the latest chunk request
+  chunked: null, // { key, done }: the latest chunk request (file and options) and its promise
   querying: null, // AbortController of the latest ranking
   vectors: new Map(), // JSON of (file, options) -> chunks with vectors
 };
+
+let debounceTimer = 0; // the re-chunk scheduled by typing a size, if any
 
 // ---- status line: the API's messages exactly as it sent them ----
 
@@ -172,6 +175,7 @@ function chunkingOptions() {
 function chooseFile(file) {
   state.file = file;
   state.text = null;
+  state.chunked = null;
   $("doc-title").textContent = file.filename;
   clearQuery();
   if (state.page) renderFiles();
@@ -179,7 +183,9 @@ function chooseFile(file) {
 }
 
 function forgetFile() {
+  clearTimeout(debounceTimer);
   state.chunking?.abort();
+  state.chunked = null;
   state.file = null;
   state.text = null;
   $("doc-title").textContent = "No file chosen";
@@ -191,9 +197,20 @@ function forgetFile() {
   clearQuery();
 }
 
-async function rechunk() {
+// Draws the chunks of the file and options now in the form; resolves once they are drawn.
+// Asking again for what is already drawn or on its way does nothing: a late debounced call must
+// not redraw the same chunks and so clear (abort) a ranking made against them.
+function rechunk() {
+  clearTimeout(debounceTimer); // this call serves any scheduled one
   const file = state.file;
-  if (!file) return;
+  if (!file) return Promise.resolve();
+  const options = chunkingOptions();
+  const key = JSON.stringify([file.id, options]);
+  if (state.chunked?.key !== key) state.chunked = { key, done: drawChunks(file, options) };
+  return state.chunked.done;
+}
+
+async function drawChunks(file, options) {
   state.chunking?.abort(); // a newer request makes the pending one stale
   const run = (state.chunking = new AbortController());
   const signal = run.signal;
@@ -201,7 +218,7 @@ async function rechunk() {
   try {
     state.text ??= await api.documentText(file.id, signal);
     const began = performance.now();
-    const body = { id: file.id, ...chunkingOptions() };
+    const body = { id: file.id, ...options };
     const result = await api.getJson("/v1/chunks", { method: "POST", json: body, signal });
     if (run !== state.chunking) return;
     renderDocument($("document"), state.text, result.chunk_details);
@@ -209,13 +226,14 @@ async function rechunk() {
     clearQuery();
     clearStatus();
   } catch (error) {
-    if (run === state.chunking) report(error);
+    if (run !== state.chunking) return;
+    state.chunked = null; // failed: the same options may be asked again
+    report(error);
   } finally {
     if (run === state.chunking) $("document").removeAttribute("aria-busy");
   }
 }
 
-let debounceTimer = 0;
 function rechunkSoon() {
   clearTimeout(debounceTimer);
   debounceTimer = setTimeout(rechunk, DEBOUNCE_MS);
@@ -262,8 +280,13 @@ function renderSummary(result, millis) {
 
 // ---- query ----
 
+// Forgets the ranking; one still running is aborted, and its progress message goes with it.
 function clearQuery() {
-  state.querying?.abort();
+  if (state.querying) {
+    state.querying.abort();
+    state.querying = null;
+    clearStatus();
+  }
   $("hits").replaceChildren();
   clearHits($("document"));
 }
@@ -301,6 +324,10 @@ async function rank(event) {
     showStatus(file ? "Type a query first." : "Pick a file first.", "info");
     return;
   }
+  // The ranking marks the drawn chunks: draw those of the options in the form first (a debounced
+  // re-chunk may be pending), so none arrives later to replace them and clear the ranking.
+  await rechunk();
+  if (file !== state.file || !state.chunked) return; // another file, or chunking failed (shown)
   clearQuery();
   const run = (state.querying = new AbortController());
   const options = chunkingOptions();
@@ -321,6 +348,8 @@ async function rank(event) {
     if (ranked.length) showChunk(ranked[0].index);
   } catch (error) {
     if (run === state.querying) report(error);
+  } finally {
+    if (run === state.querying) state.querying = null;
   }
 }
 

@@ -159,6 +159,30 @@ def test_query_marks_the_chunk_the_vectors_rank_first(page: Page, server: LiveSe
     screenshot(page, "desktop-query")
 
 
+def test_query_right_after_a_size_change_ranks_the_new_chunks(
+    page: Page, server: LiveServer
+) -> None:
+    """Enter pressed while the re-chunk of a typed size is still debounced: the ranking must
+    wait for those chunks, not be cleared (aborted, its message left up) when they arrive."""
+    upload_with_picker(page, "query-race.md", QUERY_DOC)
+    file_id = stored_id(server, "query-race.md")
+    wait_for_chunks(page, api_chunks(server, file_id))
+    page.locator("#capacity").fill("48")
+    page.locator("#query").fill(QUERY)
+    page.locator("#query").press("Enter")  # well within the 250 ms debounce
+    wait_for_chunks(page, api_chunks(server, file_id, chunk_capacity=48))
+    best = page.locator("#document .chunk-tag.best")
+    expect(best).to_have_attribute(
+        "data-chunk", str(ranked_first(server, file_id, {"chunk_capacity": 48}))
+    )
+    expect(page.locator("#hits li")).to_have_count(5)
+    expect(page.locator("#status")).to_be_hidden()
+    # A later, identical re-chunk request (the debounce firing late) leaves the ranking be.
+    page.locator("#capacity").dispatch_event("input")
+    page.wait_for_timeout(1000)
+    expect(best).to_have_count(1)
+
+
 def test_chunking_strategy_is_sent_only_when_chosen(page: Page, server: LiveServer) -> None:
     upload_with_picker(page, "strategy.md", ASTRAL_DOC)
     file_id = stored_id(server, "strategy.md")
