@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.observability.logs import REQUEST_ID_SCOPE_KEY, current_request_id
+
 log = logging.getLogger(__name__)
 
 
@@ -164,11 +166,19 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
-def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
-    # Log the detail for operators; never echo internals to clients.
-    log.exception("unhandled error", exc_info=exc)
+def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # Runs outside the request-id middleware (Starlette's outermost error layer): take the id
+    # from the scope, so the log line and the answer still carry it.
+    request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
+    token = current_request_id.set(request_id or "-")
+    try:
+        # Log the detail for operators; never echo internals to clients.
+        log.exception("unhandled error", exc_info=exc)
+    finally:
+        current_request_id.reset(token)
     body = envelope("Internal server error", error_type="server_error", code="internal_error")
-    return JSONResponse(body, status_code=500)
+    headers = {"X-Request-ID": request_id} if request_id else None
+    return JSONResponse(body, status_code=500, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.observability.logs import current_request_id
+from app.observability.logs import REQUEST_ID_SCOPE_KEY, current_request_id
 
 HEADER = b"x-request-id"
 # Echoed into logs and a response header: printable ASCII tokens only, bounded in length.
@@ -30,6 +30,7 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         request_id = _requested(scope) or uuid4().hex
+        scope[REQUEST_ID_SCOPE_KEY] = request_id  # for the 500 handler, outside this layer
         token = current_request_id.set(request_id)
 
         async def send_with_id(message: Message) -> None:

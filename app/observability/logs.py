@@ -12,6 +12,9 @@ LogFormat = Literal["text", "json"]
 
 # Set by the request-id middleware for the duration of a request; worker threads started with
 # anyio.to_thread inherit it, so their records carry it too.
+# The request's id also lives in its ASGI scope under this key: Starlette's outermost error
+# layer answers unhandled errors outside the request-id middleware and reads it from there.
+REQUEST_ID_SCOPE_KEY = "ragprep.request_id"
 current_request_id: ContextVar[str | None] = ContextVar("ragprep_request_id", default=None)
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"

@@ -12,6 +12,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.config import Settings
+from app.main import create_app
 from app.observability.logs import JsonFormatter, RequestIdFilter, current_request_id
 from tests.api.test_chunks import upload_doc
 from tests.api.test_files import assert_error
@@ -198,3 +199,21 @@ async def test_unauthenticated_body_is_never_read(run_app: AppRunner, settings: 
         with_key = await client.post("/v1/embeddings", json={"input": "hi"}, headers=bearer("k"))
         assert with_key.status_code == 200, with_key.text
         assert_error(await client.get("/v1/files/x", headers=bearer("k")), 404)
+
+
+async def test_an_unhandled_error_is_a_500_envelope_with_the_request_id(settings: Settings) -> None:
+    app = create_app(settings)
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    # A route of the test's own: no route of ours fails on purpose.
+    app.add_api_route("/broken", broken)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ragprep.test") as client:
+            response = await client.get("/broken", headers={"X-Request-ID": "req-500"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "req-500"
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "a bug" not in response.text  # internals are logged, never echoed
