@@ -38,8 +38,7 @@ async def create_chunks(
                 start=c.start,
                 end=c.end,
                 tokens=c.tokens,
-                pages=list(c.pages) if c.pages else None,
-                headings=list(c.headings),
+                **c.provenance(),
             )
             for c in result.chunks
         ],

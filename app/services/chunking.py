@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from semantic_text_splitter import MarkdownSplitter, TextSplitter
 
@@ -47,6 +48,10 @@ class Chunk:
     text: str
     pages: tuple[int, int] | None = None  # [first, last] 1-based pages; None: unpaged
     headings: tuple[str, ...] = ()  # section path at the chunk, outermost first
+
+    def provenance(self) -> dict[str, Any]:
+        """`pages` and `headings` as every output carries them: lists, pages null if unpaged."""
+        return {"pages": list(self.pages) if self.pages else None, "headings": list(self.headings)}
 
 
 def default_capacity(model_tokenizer: Tokenizer) -> int:

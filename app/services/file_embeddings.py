@@ -58,8 +58,7 @@ class FileEmbedder:
                 start=c.start,
                 end=c.end,
                 tokens=c.tokens,
-                pages=list(c.pages) if c.pages else None,
-                headings=list(c.headings),
+                **c.provenance(),
                 embedding=encode(vector, self.encoding_format),
                 cached=bool(hit),
             )
