@@ -62,11 +62,23 @@ class DocumentStore:
 
     async def get(self, *, session: AsyncSession, file: FileRef) -> Document:
         """The file's Document; raises the extractor's 4xx for files it cannot extract."""
-        stored = await session.get(DocumentRow, file.document_key)
-        await end_read(session)  # no connection held while extracting
+        stored = await self._stored(session, file)
         if stored is not None:
-            return _document(stored)
-        return await self._flights.run(file.document_key, lambda: self._extract(session, file))
+            return stored
+        return await self._flights.run(
+            file.document_key, lambda: self._stored_or_extracted(session, file)
+        )
+
+    async def _stored(self, session: AsyncSession, file: FileRef) -> Document | None:
+        row = await session.get(DocumentRow, file.document_key)
+        await end_read(session)  # no connection held while extracting
+        return None if row is None else _document(row)
+
+    async def _stored_or_extracted(self, session: AsyncSession, file: FileRef) -> Document:
+        # Looked up again inside the flight: one that ended between our first look and this
+        # one has stored the document, and extracting it again would be wasted work.
+        stored = await self._stored(session, file)
+        return stored if stored is not None else await self._extract(session, file)
 
     async def _extract(self, session: AsyncSession, file: FileRef) -> Document:
         data = await self.files.read_bytes(file_id=file.id)
