@@ -183,22 +183,26 @@ def test_query_right_after_a_size_change_ranks_the_new_chunks(
     expect(best).to_have_count(1)
 
 
-def test_chunking_strategy_is_sent_only_when_chosen(page: Page, server: LiveServer) -> None:
+def test_static_chunking_strategy_is_sent_and_drawn(page: Page, server: LiveServer) -> None:
     upload_with_picker(page, "strategy.md", ASTRAL_DOC)
     file_id = stored_id(server, "strategy.md")
     wait_for_chunks(page, api_chunks(server, file_id))
     page.locator("#capacity").fill("100")
     page.locator("#overlap").fill("20")
-    page.locator("#strategy").select_option("static")
+    # (A debounced request for the typed sizes may go out too: wait for the strategy's.)
+    with page.expect_request(lambda r: "chunking_strategy" in (r.post_data or "")) as sent:
+        page.locator("#strategy").select_option("static")
     sizes = {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 20}
     strategy = {"type": "static", "static": sizes}
-    body = {"id": file_id, "model": "all-MiniLM-L6-v2", "chunking_strategy": strategy}
-    answer = httpx.post(f"{server.url}/v1/chunks", json=body, timeout=60)
-    # Whatever the server answers to exactly this body, the page shows: its chunks or its error.
-    if answer.status_code == 200:
-        wait_for_chunks(page, answer.json())
-    else:
-        expect(page.locator("#status")).to_have_text(answer.json()["error"]["message"])
+    body = sent.value.post_data_json
+    assert isinstance(body, dict)
+    assert body["chunking_strategy"] == strategy
+    assert "chunk_capacity" not in body
+    answer = api_chunks(server, file_id, model="all-MiniLM-L6-v2", chunking_strategy=strategy)
+    assert (answer["chunk_capacity"], answer["chunk_overlap"]) == (100, 20)
+    wait_for_chunks(page, answer)
+    assert drawn_chunk_texts(page, len(answer["chunks"])) == answer["chunks"]
+    expect(page.locator("#status")).to_be_hidden()
     expect(page.locator("#capacity")).to_be_enabled()
     page.locator("#strategy").select_option("auto")
     expect(page.locator("#capacity")).to_be_disabled()
