@@ -29,12 +29,13 @@ from pathlib import Path
 from app.engine.base import Tokenizer
 from app.extract import ExtractLimits, Extractor, extract_with
 from app.extract.worker import peak_rss_bytes
+from app.registry.prepare import DEFAULT_GGUF_NAME
 from app.services.chunking import split_text
 from app.services.provenance import Locator
 from tests.extract import documents
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = ROOT / "models" / "all-MiniLM-L6-v2-f16.gguf"
+DEFAULT_MODEL = ROOT / "models" / DEFAULT_GGUF_NAME
 LICENSES = ("GPL-3", "GPL-2", "LGPL-2.1", "Apache-2.0", "MPL-2.0", "GFDL-1.3", "Artistic")
 MB = 1_000_000
 
