@@ -15,6 +15,7 @@ from xml.etree.ElementTree import Element
 from app.errors import UnprocessableDocument
 from app.extract.base import Document, ExtractLimits
 from app.extract.html import markdown_document
+from app.extract.text import markdown_table
 from app.extract.zipguard import check_archive
 
 MEDIA_TYPE = "application/vnd.oasis.opendocument.text"
@@ -87,12 +88,7 @@ class _Walker:
             [" ".join(self.inline(p) for p in cell).replace("|", "\\|") for cell in row]
             for row in table.iter(f"{_TABLE}table-row")
         ]
-        if not rows:
-            return ""
-        width = max(len(row) for row in rows)
-        lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in rows]
-        lines.insert(1, "|" + " --- |" * width)
-        return "\n".join(lines)
+        return markdown_table(rows)
 
     def inline(self, element: Element) -> str:
         parts = [element.text or ""]

@@ -17,6 +17,7 @@ from xml.etree.ElementTree import Element
 
 from app.errors import UnprocessableDocument
 from app.extract.base import Document, ExtractLimits, Heading
+from app.extract.text import markdown_table
 from app.extract.zipguard import check_archive
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -110,12 +111,7 @@ def _paragraphs(shape: Element) -> Iterator[str]:
 
 def _table(table: Element) -> str:
     rows = [[_cell(cell) for cell in row.iter(f"{_A}tc")] for row in table.iter(f"{_A}tr")]
-    if not rows:
-        return ""
-    width = max(len(row) for row in rows)
-    lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in rows]
-    lines.insert(1, "|" + " --- |" * width)
-    return "\n".join(lines)
+    return markdown_table(rows)
 
 
 def _cell(cell: Element) -> str:

@@ -102,3 +102,14 @@ def markdown_headings(text: str) -> list[Heading]:
         elif not body.startswith("    "):  # indented code cannot start a paragraph's title
             paragraph = (start, [body.strip()])
     return headings
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    """A pipe table of cell texts (already escaped), the first row as its header; short rows
+    are padded so every row has the widest row's columns. No rows: no table."""
+    if not rows:
+        return ""
+    width = max(len(row) for row in rows)
+    lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in rows]
+    lines.insert(1, "|" + " --- |" * width)
+    return "\n".join(lines)
