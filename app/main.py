@@ -32,12 +32,12 @@ from app.db.session import create_engine, create_session_factory
 from app.engine.catalog import ModelCatalog, load_catalog
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.errors import install_error_handlers
-from app.extract import ExtractLimits, Extractor
+from app.extract import Extractor
 from app.observability.metrics import Metrics
 from app.schemas.errors import error_responses
 from app.services.chunk_store import ChunkStore
 from app.services.container import Services
-from app.services.documents import DocumentStore
+from app.services.documents import DocumentStore, extract_limits
 from app.services.embedding_cache import EmbeddingCache
 from app.services.files import FileStore
 from app.services.storage_lock import StorageLock
@@ -47,8 +47,7 @@ log = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-async def _open_store(settings: Settings, metrics: Metrics) -> FileStore:
-    shared = not is_sqlite(settings.database_url)
+async def _open_store(settings: Settings, metrics: Metrics, *, shared: bool) -> FileStore:
     store = FileStore(
         blobs_dir=settings.blobs_dir,
         uploads_dir=settings.uploads_dir,
@@ -70,10 +69,9 @@ def _services(
     extractor: Extractor,
     metrics: Metrics,
 ) -> Services:
-    limits = ExtractLimits(
-        seconds=settings.extract_timeout, max_unpacked_bytes=settings.extract_max_unpacked_bytes
+    documents = DocumentStore(
+        files=store, extractor=extractor, limits=extract_limits(settings), metrics=metrics
     )
-    documents = DocumentStore(files=store, extractor=extractor, limits=limits, metrics=metrics)
     cl100k = TiktokenTokenizer(window=catalog.get(None).window)
     return Services(
         settings=settings,
@@ -94,14 +92,15 @@ def _lifespan(settings: Settings, metrics: Metrics) -> Lifespan:
         # Torn down in reverse, also when a later step fails: the batch workers drain before
         # the database goes away, and the storage lock is released last.
         async with AsyncExitStack() as stack:
-            if is_sqlite(settings.database_url):
+            shared = not is_sqlite(settings.database_url)
+            if not shared:
                 # SQLite: one process owns database and storage, so it may sweep everything.
                 # With PostgreSQL, replicas share the storage dir; the sweep's grace period
                 # keeps it off their work instead.
                 lock = StorageLock(settings.storage_dir)
                 lock.acquire()  # before the sweep, which must not touch another process's files
                 stack.callback(lock.release)
-            store = await _open_store(settings, metrics)
+            store = await _open_store(settings, metrics, shared=shared)
             engine = create_engine(settings.database_url)
             stack.push_async_callback(engine.dispose)
             session_factory = create_session_factory(engine)

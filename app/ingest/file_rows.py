@@ -13,9 +13,10 @@ from app.config import Settings
 from app.engine.catalog import LoadedModel, ModelCatalog, load_catalog
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.errors import DocumentTooLarge, ServiceError, UnprocessableDocument, UnsupportedMedia
-from app.extract import ExtractLimits, extract
+from app.extract import extract
 from app.services.chunk_store import ChunkParams, split_document
 from app.services.chunking import checked_sizes, has_text
+from app.services.documents import extract_limits
 from app.services.embeddings import tokenize_inputs
 from app.services.uploads import clean_filename
 from app.services.vectors import shape
@@ -52,9 +53,7 @@ class FileEmbedder:
             raise
         self._cl100k = TiktokenTokenizer(window=self._catalog.get(None).window)
         self.overlap = overlap
-        self._limits = ExtractLimits(
-            seconds=settings.extract_timeout, max_unpacked_bytes=settings.extract_max_unpacked_bytes
-        )
+        self._limits = extract_limits(settings)
 
     def close(self) -> None:
         self._catalog.stop()

@@ -11,6 +11,7 @@ import anyio
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.db.session import end_read
 from app.db.tables import DocumentRow, FileRow
 from app.extract import EXTRACTOR_VERSION, Extractor, extract_with
@@ -128,3 +129,10 @@ def _format(document: Document) -> str:
     """A short label for the metrics: pdf, html, markdown, plain, ...; never one per file."""
     subtype = document.media_type.partition("/")[2] or document.media_type
     return subtype.rsplit(".", 1)[-1].removeprefix("x-")[:32]
+
+
+def extract_limits(settings: Settings) -> ExtractLimits:
+    """The per-document bounds every extraction runs under, server and ingest engines alike."""
+    return ExtractLimits(
+        seconds=settings.extract_timeout, max_unpacked_bytes=settings.extract_max_unpacked_bytes
+    )
