@@ -18,13 +18,12 @@ from app.services.chunk_store import ChunkParams, split_document
 from app.services.chunking import checked_sizes, has_text
 from app.services.documents import extract_limits
 from app.services.embeddings import tokenize_inputs
+from app.services.file_embeddings import STEP  # chunks per embedding call, as the API's
 from app.services.uploads import clean_filename
 from app.services.vectors import shape
 
 # The same reasons the local engine reports for the same files (app/ingest/client.py).
 NOT_TEXT, EMPTY_FILE, NO_TEXT = "not a supported document format", "empty file", "no text to embed"
-# Chunks per embedding call: as the API's file embeddings stream steps (app/services).
-STEP = 64
 
 
 @dataclass
@@ -38,7 +37,7 @@ class FileRows:
 
 
 class FileEmbedder:
-    """Owns a model catalog (one llama.cpp context per model, on its own worker thread)."""
+    """Owns a model catalog: each model's decode contexts, each on its own worker thread."""
 
     def __init__(
         self, settings: Settings, *, model: str | None, capacity: int | None, overlap: int
@@ -51,7 +50,9 @@ class FileEmbedder:
         except BaseException:
             self._catalog.stop()  # the model worker threads, or the process never exits
             raise
-        self._cl100k = TiktokenTokenizer(window=self._catalog.get(None).window)
+        # Inputs here are always text, never cl100k ids; the chosen model's window is the one
+        # that matters (asking for the default model fails when several are loaded).
+        self._cl100k = TiktokenTokenizer(window=self.model.window)
         self.overlap = overlap
         self._limits = extract_limits(settings)
 

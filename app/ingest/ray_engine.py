@@ -179,10 +179,11 @@ def _run(
     output: Output,
 ) -> Summary:
     ray = _start_ray(ray_options.actors)
-    if not os.environ.get("RAY_ADDRESS") and not settings.threads:
-        # Local actors share this machine's cores rather than each taking all of them.
+    if not os.environ.get("RAY_ADDRESS") and not (settings.threads or settings.workers):
+        # Local actors share this machine's cores rather than each taking all of them: one
+        # decode context per actor (the default layout would give each actor one per core).
         threads = max(1, (os.cpu_count() or 1) // ray_options.actors)
-        settings = settings.model_copy(update={"threads": threads})
+        settings = settings.model_copy(update={"workers": 1, "threads": threads})
     summary = Summary(found=len(files))
     progress = Progress(summary)
     try:

@@ -97,13 +97,15 @@ class ChunkStore:
         # Checked before the lookup: an unchecked size (say 10**30) would overflow SQLite's INTEGER.
         capacity = checked_sizes(params.model.tokenizer, params.capacity, params.overlap)
         key = _Key(file_id, params.model.identity, params.tokenizer, capacity, params.overlap)
-        stored = await _stored(session, key)
-        # No connection is held while splitting, nor while the caller embeds or streams.
-        await end_read(session)
+        stored = await _stored_and_released(session, key)
         if stored is not None:
             return ChunkSet(file=file, capacity=capacity, chunks=stored)
         try:
-            chunks = await self._flights.run(key, lambda: self._compute(session, file, params, key))
+            chunks = await self._flights.run(
+                key,
+                lambda: self._compute(session, file, params, key),
+                lookup=lambda: _stored_and_released(session, key),
+            )
         except ServiceError as exc:
             raise for_route(exc, file_param) from exc
         return ChunkSet(file=file, capacity=capacity, chunks=chunks)
@@ -170,6 +172,14 @@ def split_document(
         where = locator.locate(chunk.start, chunk.end)
         placed.append(dataclasses.replace(chunk, pages=where.pages, headings=where.headings))
     return placed
+
+
+async def _stored_and_released(session: AsyncSession, key: _Key) -> list[Chunk] | None:
+    """The stored chunks, with the read ended: no connection is held while splitting, nor
+    while the caller embeds or streams."""
+    stored = await _stored(session, key)
+    await end_read(session)
+    return stored
 
 
 async def _stored(session: AsyncSession, key: _Key) -> list[Chunk] | None:

@@ -67,19 +67,15 @@ class DocumentStore:
         if stored is not None:
             return stored
         return await self._flights.run(
-            file.document_key, lambda: self._stored_or_extracted(session, file)
+            file.document_key,
+            lambda: self._extract(session, file),
+            lookup=lambda: self._stored(session, file),
         )
 
     async def _stored(self, session: AsyncSession, file: FileRef) -> Document | None:
         row = await session.get(DocumentRow, file.document_key)
         await end_read(session)  # no connection held while extracting
         return None if row is None else _document(row)
-
-    async def _stored_or_extracted(self, session: AsyncSession, file: FileRef) -> Document:
-        # Looked up again inside the flight: one that ended between our first look and this
-        # one has stored the document, and extracting it again would be wasted work.
-        stored = await self._stored(session, file)
-        return stored if stored is not None else await self._extract(session, file)
 
     async def _extract(self, session: AsyncSession, file: FileRef) -> Document:
         data = await self.files.read_bytes(file_id=file.id)

@@ -22,13 +22,21 @@ class _Flight(Generic[T]):
 class SingleFlight(Generic[T]):
     """Per-key deduplication of work in flight, within one event loop (one process).
 
-    Only work in progress is shared, never remembered: callers look for a stored result first.
+    Only work in progress is shared, never remembered: callers look for a stored result first,
+    and pass that look-up as `lookup` too, which the leader repeats before working: a flight
+    that ended between the caller's look and its arrival here has stored the result.
     """
 
     def __init__(self) -> None:
         self._flights: dict[Hashable, _Flight[T]] = {}
 
-    async def run(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        key: Hashable,
+        work: Callable[[], Awaitable[T]],
+        *,
+        lookup: Callable[[], Awaitable[T | None]] | None = None,
+    ) -> T:
         while (flight := self._flights.get(key)) is not None:
             await flight.done.wait()
             if flight.finished:
@@ -39,7 +47,8 @@ class SingleFlight(Generic[T]):
         flight = _Flight[T]()
         self._flights[key] = flight
         try:
-            flight.value = await work()
+            found = await lookup() if lookup is not None else None
+            flight.value = found if found is not None else await work()
             flight.finished = True
             return flight.value
         except Exception as exc:
