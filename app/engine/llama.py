@@ -8,6 +8,7 @@ batch worker thread.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 from collections.abc import Sequence
@@ -30,12 +31,22 @@ class ModelLoadError(Exception):
     """The model file is missing, corrupt or not an embedding model llama.cpp can pool."""
 
 
+@functools.cache
+def amx_build() -> bool:
+    """Whether this llama.cpp build would repack quantized weights for Intel AMX."""
+    return b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
+
+
 def _load_model(path: Path, *, vocab_only: bool) -> _internals.LlamaModel:
     # llama-cpp-python prints llama.cpp's log to stderr unless its logger is quieted, which
     # llama_cpp.Llama(verbose=False) does and the low-level API we use does not.
     logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
     params = llama_cpp.llama_model_default_params()
     params.vocab_only = vocab_only
+    # On AMX machines llama.cpp repacks Q4_0/Q8_0/K-quant weights into an AMX buffer whose
+    # matmul segfaults on the first encode (seen here with Q8_0 MiniLM; ggml-org/llama.cpp#20824,
+    # unfixed). Without the extra buffers the plain CPU kernels run them, correctly.
+    params.use_extra_bufts = not amx_build()
     try:
         return _internals.LlamaModel(path_model=str(path), params=params, verbose=False)
     except ValueError as exc:
