@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api import chunks, embeddings, file_embeddings, files, health, models
 from app.api import metrics as metrics_api
-from app.api.auth_gate import ApiKeyGate
+from app.api.auth_gate import ApiKeyGate, keyed_areas
 from app.api.body_limit import BodyLimit
 from app.api.body_timeout import BodyTimeout
-from app.api.deps import RequireApiKey
 from app.api.disconnect import CancelOnDisconnect
 from app.api.head import HeadAsGet
 from app.api.inspector import install_inspector
@@ -45,6 +44,11 @@ from app.services.storage_lock import StorageLock
 log = logging.getLogger(__name__)
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+# Behind API keys (when configured): ApiKeyGate protects the first path segment of every route
+# here ("/v1", "/embeddings", "/metrics"); public routes (health, the inspector) stay outside.
+KEYED_ROUTERS = tuple(
+    module.router for module in (files, file_embeddings, chunks, models, embeddings, metrics_api)
+)
 
 
 async def _open_store(settings: Settings, metrics: Metrics, *, shared: bool) -> FileStore:
@@ -127,17 +131,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.api_keys = load_api_keys(settings)
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (files, file_embeddings, chunks, models, embeddings, metrics_api):
-        app.include_router(
-            module.router, dependencies=[RequireApiKey], responses=error_responses(401)
-        )
+    for router in KEYED_ROUTERS:
+        app.include_router(router, responses=error_responses(401))
     install_inspector(app)
-    _install_middleware(app, settings, metrics)
-    install_openapi(app)
+    areas = keyed_areas(KEYED_ROUTERS)
+    _install_middleware(app, settings, metrics, areas)
+    install_openapi(app, keyed_areas=areas)
     return app
 
 
-def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+def _install_middleware(
+    app: FastAPI, settings: Settings, metrics: Metrics, keyed: tuple[str, ...]
+) -> None:
     # Each add wraps the ones before: the last added runs first on a request.
     # The streaming upload is exempt: it enforces max_upload_bytes itself while writing to disk.
     exempt = {("POST", "/v1/files")}
@@ -145,7 +150,7 @@ def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> N
     app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes, exempt=exempt)
     app.add_middleware(BodyTimeout, seconds=settings.body_read_timeout)
     # Before any body byte is read or parsed.
-    app.add_middleware(ApiKeyGate, keys=app.state.api_keys)
+    app.add_middleware(ApiKeyGate, keys=app.state.api_keys, areas=keyed)
     app.add_middleware(HeadAsGet)
     app.add_middleware(ShutdownGuard)
     app.add_middleware(HttpMetrics, metrics=metrics)

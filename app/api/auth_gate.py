@@ -1,23 +1,36 @@
 """API keys checked from the request head, before any byte of the body is read or parsed.
 
-FastAPI reads and parses a JSON body before running dependencies, so a router dependency alone
-lets an unauthenticated client make the server parse megabytes. This gate answers 401 first;
-the router dependency stays for the OpenAPI document.
+The one API-key check: FastAPI reads and parses a JSON body before running dependencies, so a
+router dependency would let an unauthenticated client make the server parse megabytes. This gate
+answers 401 first. What it protects is derived from the routers mounted behind it (their first
+path segments, e.g. /v1), so a new route under a keyed router cannot be left open.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from fastapi import APIRouter
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.asgi import send_error
 from app.api.security import CHALLENGE, ApiKeys
 from app.errors import Unauthorized
 
-PROTECTED_PREFIXES = ("/v1/", "/embeddings", "/metrics")
+
+def keyed_areas(routers: Iterable[APIRouter]) -> tuple[str, ...]:
+    """The first path segment of every route of `routers`: "/v1", "/embeddings", ..."""
+    return tuple(sorted({_first_segment(route) for router in routers for route in router.routes}))
 
 
-def is_protected(path: str) -> bool:
-    return path == "/v1" or path.startswith(PROTECTED_PREFIXES)
+def _first_segment(route: BaseRoute) -> str:
+    path: str = getattr(route, "path", "")
+    return "/" + path.lstrip("/").partition("/")[0]
+
+
+def in_areas(path: str, areas: Iterable[str]) -> bool:
+    return any(path == area or path.startswith(area + "/") for area in areas)
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -29,16 +42,17 @@ def _bearer(scope: Scope) -> str | None:
 
 
 class ApiKeyGate:
-    def __init__(self, app: ASGIApp, *, keys: ApiKeys) -> None:
+    def __init__(self, app: ASGIApp, *, keys: ApiKeys, areas: Iterable[str]) -> None:
         self.app = app
         self.keys = keys
+        self.areas = tuple(areas)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or not self.keys.enabled
             or scope["method"] == "OPTIONS"  # CORS preflights carry no credentials
-            or not is_protected(scope["path"])
+            or not in_areas(scope["path"], self.areas)
         ):
             await self.app(scope, receive, send)
             return

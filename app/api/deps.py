@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.security import require_api_key
 from app.engine.catalog import ModelCatalog
 from app.services.container import Services
 from app.services.files import FileStore
@@ -42,6 +41,3 @@ def get_catalog(services: ServicesDep) -> ModelCatalog:
 
 FileStoreDep = Annotated[FileStore, Depends(get_file_store)]
 CatalogDep = Annotated[ModelCatalog, Depends(get_catalog)]
-
-# For router-level `dependencies=[...]`: a no-op unless API keys are configured.
-RequireApiKey = Depends(require_api_key)

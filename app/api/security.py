@@ -5,19 +5,9 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
-
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.config import Settings
-from app.errors import Unauthorized
 
-# auto_error=False: FastAPI's own 401 is not in the OpenAI envelope; we raise ours instead.
-bearer = HTTPBearer(
-    auto_error=False,
-    description="Needed only when RAGPREP_API_KEYS or RAGPREP_API_KEY_FILE is set.",
-)
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
@@ -60,20 +50,3 @@ def load_api_keys(settings: Settings) -> ApiKeys:
     if settings.api_key_file is not None:
         keys += read_key_file(settings.api_key_file)
     return ApiKeys(tuple(key.encode() for key in dict.fromkeys(keys)))
-
-
-async def require_api_key(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    keys: ApiKeys = request.app.state.api_keys
-    if not keys.enabled:
-        return
-    if credentials is None:
-        raise Unauthorized(
-            "You didn't provide an API key. Send it in the Authorization header "
-            "as 'Authorization: Bearer YOUR_KEY'.",
-            headers=CHALLENGE,
-        )
-    if not keys.accepts(credentials.credentials):
-        raise Unauthorized("Incorrect API key provided.", headers=CHALLENGE)

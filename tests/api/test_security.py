@@ -4,10 +4,14 @@ is configured; /health and the docs stay open."""
 from __future__ import annotations
 
 import hmac
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from starlette.routing import BaseRoute
 
 from app.api.security import ApiKeys, KeyFileError
 from app.config import Settings
@@ -28,6 +32,10 @@ PROTECTED = [
     ("POST", "/v1/chunks", {"id": "file_x"}),
     ("POST", "/v1/files/file_x/embeddings", {}),
 ]
+
+
+# Open on purpose; every other route must answer 401 without a key.
+PUBLIC = {"/", "/health", "/static", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
 @pytest.fixture
@@ -58,6 +66,37 @@ async def test_every_v1_route_needs_a_key(
         for method, path, body in PROTECTED:
             response = await client.request(method, path, json=body, headers=headers)
             assert_unauthorized(response)
+
+
+def _flat(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
+    """app.routes, with each included router's routes in place of the router (FastAPI 0.165
+    lists an included router as one entry)."""
+    for route in routes:
+        expand = getattr(route, "effective_route_contexts", None)
+        yield from (_flat(list(expand())) if expand is not None else [route])
+
+
+def _calls(app: FastAPI) -> Iterator[tuple[str, str]]:
+    for route in _flat(app.routes):
+        path: str = getattr(route, "path", "")
+        if path not in PUBLIC:
+            for method in sorted(getattr(route, "methods", None) or {"GET"}):
+                yield method, re.sub(r"\{[^}]*\}", "x", path)
+
+
+async def test_every_route_but_the_public_ones_needs_a_key(
+    run_app: AppRunner, keyed: Settings
+) -> None:
+    """Derived from the app's own routes: a router mounted without the gate fails here."""
+    calls = sorted(set(_calls(create_app(keyed))))
+    assert {("POST", "/v1/embeddings"), ("GET", "/metrics")} <= set(calls)
+    async with run_app(keyed) as client:
+        for method, path in calls:
+            response = await client.request(method, path)
+            if method == "HEAD":
+                assert response.status_code == 401, path
+            else:
+                assert_unauthorized(response)
 
 
 async def test_any_configured_key_opens_the_routes(run_app: AppRunner, keyed: Settings) -> None:
