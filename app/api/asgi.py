@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
-from starlette.types import Send
+from starlette.types import Message, Receive, Send
 
 from app.errors import ServiceError, service_envelope
+
+# What a handler's receive() sees once its client is gone (or a middleware refused the body).
+DISCONNECT: Message = {"type": "http.disconnect"}
 
 
 async def send_error(send: Send, error: ServiceError) -> None:
@@ -21,3 +24,39 @@ async def send_error(send: Send, error: ServiceError) -> None:
     ]
     await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class BodyGuard:
+    """One request's receive/send, for middleware that may refuse a body part-way through.
+
+    Subclasses read the body in `next_message` and call `refuse` to stop it: the error goes out
+    unless the app already started answering, the app then sees a client that went away (it
+    stops reading) and its late answer is dropped.
+    """
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self.inner_receive = receive
+        self.inner_send = send
+        self.started = False
+        self.refused = False
+
+    async def next_message(self) -> Message:
+        return await self.inner_receive()
+
+    async def refuse(self, error: ServiceError) -> Message:
+        self.refused = True
+        if not self.started:
+            # Connection: close, so the server stops reading a body nobody will use.
+            await send_error(self.inner_send, error)
+            self.started = True
+        return DISCONNECT
+
+    async def receive(self) -> Message:
+        return DISCONNECT if self.refused else await self.next_message()
+
+    async def send(self, message: Message) -> None:
+        if self.refused:
+            return
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.inner_send(message)

@@ -8,14 +8,11 @@ its own, larger limit while writing to disk.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.asgi import send_error
+from app.api.asgi import BodyGuard, send_error
 from app.errors import PayloadTooLarge
-
-DISCONNECT: Message = {"type": "http.disconnect"}
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -29,38 +26,21 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"Request body is larger than the {limit}-byte limit")
 
 
-@dataclass
-class _Guard:
-    """Wraps one request's receive/send: counts body bytes, answers 413 past the limit."""
+class _Guard(BodyGuard):
+    """Counts body bytes, answers 413 past the limit."""
 
-    inner_receive: Receive
-    inner_send: Send
-    limit: int
-    seen: int = 0
-    started: bool = False
-    rejected: bool = False
+    def __init__(self, receive: Receive, send: Send, limit: int) -> None:
+        super().__init__(receive, send)
+        self.limit = limit
+        self.seen = 0
 
-    async def receive(self) -> Message:
-        if self.rejected:
-            return DISCONNECT
+    async def next_message(self) -> Message:
         message = await self.inner_receive()
         if message["type"] == "http.request":
             self.seen += len(message.get("body", b""))
             if self.seen > self.limit:
-                self.rejected = True
-                if not self.started:
-                    # Connection: close, so the server stops reading a body nobody will use.
-                    await send_error(self.inner_send, _too_large(self.limit))
-                # The app sees a client that went away: it stops reading, its answer is dropped.
-                return DISCONNECT
+                return await self.refuse(_too_large(self.limit))
         return message
-
-    async def send(self, message: Message) -> None:
-        if self.rejected:
-            return
-        if message["type"] == "http.response.start":
-            self.started = True
-        await self.inner_send(message)
 
 
 class BodyLimit:

@@ -6,15 +6,11 @@ receive() only waits for a disconnect (streaming responses listen for one) and i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.asgi import send_error
+from app.api.asgi import BodyGuard
 from app.errors import ServiceError
-
-DISCONNECT: Message = {"type": "http.disconnect"}
 
 
 class RequestTimeout(ServiceError):
@@ -22,18 +18,15 @@ class RequestTimeout(ServiceError):
     code = "request_timeout"
 
 
-@dataclass
-class _Watch:
-    inner_receive: Receive
-    inner_send: Send
-    timeout: float
-    body_done: bool = False
-    started: bool = False
-    expired: bool = False
+class _Watch(BodyGuard):
+    """Times each wait for a body chunk until the last one; 408 when one takes too long."""
 
-    async def receive(self) -> Message:
-        if self.expired:
-            return DISCONNECT
+    def __init__(self, receive: Receive, send: Send, timeout: float) -> None:
+        super().__init__(receive, send)
+        self.timeout = timeout
+        self.body_done = False
+
+    async def next_message(self) -> Message:
         if self.body_done:
             return await self.inner_receive()
         with anyio.move_on_after(self.timeout):
@@ -41,21 +34,9 @@ class _Watch:
             if message["type"] != "http.request" or not message.get("more_body", False):
                 self.body_done = True
             return message
-        self.expired = True
-        if not self.started:
-            await send_error(
-                self.inner_send,
-                RequestTimeout(f"No request body bytes arrived for {self.timeout:g} s"),
-            )
-            self.started = True
-        return DISCONNECT
-
-    async def send(self, message: Message) -> None:
-        if self.expired:
-            return  # the 408 went out; the app's late answer is dropped
-        if message["type"] == "http.response.start":
-            self.started = True
-        await self.inner_send(message)
+        return await self.refuse(
+            RequestTimeout(f"No request body bytes arrived for {self.timeout:g} s")
+        )
 
 
 class BodyTimeout:

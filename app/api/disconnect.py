@@ -18,6 +18,8 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.asgi import DISCONNECT
+
 log = logging.getLogger(__name__)
 
 
@@ -32,7 +34,7 @@ class _Request:
     async def watch(self, receive: Receive) -> None:
         while True:
             message = await receive()
-            if message["type"] == "http.disconnect":
+            if message["type"] == DISCONNECT["type"]:
                 if not self.responded:
                     self.abandoned = True
                     self.task.cancel()
@@ -63,7 +65,7 @@ class CancelOnDisconnect:
             try:
                 return await inbox.receive()
             except anyio.EndOfStream:  # the watcher saw the disconnect
-                return {"type": "http.disconnect"}
+                return DISCONNECT
 
         async def app_send(message: Message) -> None:
             await request.send_through(send, message)
