@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.errors import UnprocessableDocument
+
 
 @dataclass(frozen=True, slots=True)
 class Heading:
@@ -36,3 +38,9 @@ class ExtractLimits:
 
     seconds: float = 60.0  # per document
     max_unpacked_bytes: int = 256 * 1024 * 1024  # zip containers (DOCX, ...): total inflated size
+
+
+def corrupt_document(filename: str, problem: str) -> UnprocessableDocument:
+    """The one 422 for a damaged file; `problem` says what is wrong and what the user can do."""
+    message = f"File {filename!r} {problem}"
+    return UnprocessableDocument(message, param="id", code="corrupt_document")

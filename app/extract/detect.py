@@ -9,6 +9,7 @@ import zipfile
 import zlib
 
 from app.errors import UnprocessableDocument
+from app.extract.base import corrupt_document
 from app.extract.text import bom_split, is_markdown, not_supported
 
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")
@@ -92,11 +93,8 @@ def _zip_kind(data: bytes, *, filename: str) -> Kind:
             with archive.open("mimetype") if "mimetype" in names else io.BytesIO() as member:
                 mimetype = member.read(_MIMETYPE_BYTES).strip()
     except (zipfile.BadZipFile, ValueError, EOFError, zlib.error) as exc:
-        raise UnprocessableDocument(
-            f"File {filename!r} is a damaged ZIP container (truncated or corrupt); "
-            "upload an intact copy",
-            param="id",
-            code="corrupt_document",
+        raise corrupt_document(
+            filename, "is a damaged ZIP container (truncated or corrupt); upload an intact copy"
         ) from exc
     if "word/document.xml" in names:
         return Kind.DOCX

@@ -13,8 +13,7 @@ from typing import Any
 
 import mammoth
 
-from app.errors import UnprocessableDocument
-from app.extract.base import Document, ExtractLimits
+from app.extract.base import Document, ExtractLimits, corrupt_document
 from app.extract.html import html_to_markdown_text, markdown_document
 from app.extract.zipguard import check_archive
 
@@ -49,11 +48,10 @@ def extract_docx(data: bytes, *, filename: str, limits: ExtractLimits) -> Docume
         )
     except Exception as exc:  # mammoth raises many kinds on malformed parts; all mean "corrupt"
         log.info("mammoth could not read %r: %r", filename, exc)
-        raise UnprocessableDocument(
-            f"File {filename!r} is a damaged Word document (its parts cannot be read); "
+        raise corrupt_document(
+            filename,
+            "is a damaged Word document (its parts cannot be read); "
             "open and re-save it in a word processor, then upload it again",
-            param="id",
-            code="corrupt_document",
         ) from exc
     body = _BACK_LINK.sub("", result.value)
     markdown = html_to_markdown_text(f"<html><body>{body}</body></html>")

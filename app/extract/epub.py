@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from xml.etree import ElementTree
 
 from app.errors import UnprocessableDocument
-from app.extract.base import Document, ExtractLimits
+from app.extract.base import Document, ExtractLimits, corrupt_document
 from app.extract.html import decode_html, html_to_markdown_text, markdown_document
 from app.extract.zipguard import check_archive
 
@@ -74,9 +74,7 @@ def _local(tag: str) -> str:
 
 
 def _corrupt(filename: str) -> UnprocessableDocument:
-    return UnprocessableDocument(
-        f"File {filename!r} is a damaged e-book (its package files are missing or invalid); "
-        "upload an intact copy",
-        param="id",
-        code="corrupt_document",
+    return corrupt_document(
+        filename,
+        "is a damaged e-book (its package files are missing or invalid); upload an intact copy",
     )

@@ -12,8 +12,7 @@ import zipfile
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
-from app.errors import UnprocessableDocument
-from app.extract.base import Document, ExtractLimits
+from app.extract.base import Document, ExtractLimits, corrupt_document
 from app.extract.html import markdown_document
 from app.extract.text import markdown_table
 from app.extract.zipguard import check_archive
@@ -32,11 +31,10 @@ def extract_odt(data: bytes, *, filename: str, limits: ExtractLimits) -> Documen
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             root = ElementTree.fromstring(archive.read("content.xml"))
     except (KeyError, ElementTree.ParseError) as exc:
-        raise UnprocessableDocument(
-            f"File {filename!r} is a damaged OpenDocument file (content.xml is missing or "
-            "invalid); open and re-save it, then upload it again",
-            param="id",
-            code="corrupt_document",
+        raise corrupt_document(
+            filename,
+            "is a damaged OpenDocument file (content.xml is missing or invalid); "
+            "open and re-save it, then upload it again",
         ) from exc
     body = root.find(f"{_OFFICE}body/{_OFFICE}text")
     walker = _Walker()

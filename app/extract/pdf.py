@@ -9,7 +9,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from app.errors import UnprocessableDocument
-from app.extract.base import Document, Heading
+from app.extract.base import Document, Heading, corrupt_document
 from app.extract.furniture import drop_running_lines
 from app.extract.paragraphs import with_paragraph_breaks
 
@@ -55,10 +55,8 @@ def _open(data: bytes, *, filename: str) -> pdfium.PdfDocument:
                 "is encrypted (password-protected); upload it without a password",
                 "encrypted_document",
             ) from exc
-        raise _error(
-            filename,
-            "is a damaged PDF (truncated or corrupt); upload an intact copy",
-            "corrupt_document",
+        raise corrupt_document(
+            filename, "is a damaged PDF (truncated or corrupt); upload an intact copy"
         ) from exc
 
 

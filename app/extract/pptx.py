@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
 from app.errors import UnprocessableDocument
-from app.extract.base import Document, ExtractLimits, Heading
+from app.extract.base import Document, ExtractLimits, Heading, corrupt_document
 from app.extract.text import markdown_table
 from app.extract.zipguard import check_archive
 
@@ -120,9 +120,8 @@ def _cell(cell: Element) -> str:
 
 
 def _corrupt(filename: str) -> UnprocessableDocument:
-    return UnprocessableDocument(
-        f"File {filename!r} is a damaged presentation (its slide list or slides cannot be "
-        "read); open and re-save it, then upload it again",
-        param="id",
-        code="corrupt_document",
+    return corrupt_document(
+        filename,
+        "is a damaged presentation (its slide list or slides cannot be read); "
+        "open and re-save it, then upload it again",
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import ServiceError, UnprocessableDocument
-from app.extract.base import Document, ExtractLimits
+from app.extract.base import Document, ExtractLimits, corrupt_document
 from app.extract.detect import Kind
 
 log = logging.getLogger(__name__)
@@ -68,11 +68,7 @@ def _serve(conn: Connection, memory_bytes: int) -> None:
 
 
 def _failed(filename: str, why: str) -> UnprocessableDocument:
-    return UnprocessableDocument(
-        f"File {filename!r} {why}; check the file and upload an intact copy",
-        param="id",
-        code="corrupt_document",
-    )
+    return corrupt_document(filename, f"{why}; check the file and upload an intact copy")
 
 
 class _Worker:

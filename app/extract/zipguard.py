@@ -18,6 +18,7 @@ import zipfile
 import zlib
 
 from app.errors import DocumentTooLarge, UnprocessableDocument
+from app.extract.base import corrupt_document
 
 _READ = 1 << 20
 _XML_SUFFIXES = (".xml", ".rels", ".opf", ".ncx")
@@ -42,11 +43,9 @@ def check_archive(data: bytes, *, filename: str, max_unpacked_bytes: int) -> Non
                 if markers:
                     total = _inflate(archive, member, markers, total, filename, max_unpacked_bytes)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
-        raise UnprocessableDocument(
-            f"File {filename!r} is a damaged document (its ZIP container is corrupt: {exc}); "
-            "upload an intact copy",
-            param="id",
-            code="corrupt_document",
+        raise corrupt_document(
+            filename,
+            f"is a damaged document (its ZIP container is corrupt: {exc}); upload an intact copy",
         ) from exc
 
 
