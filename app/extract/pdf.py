@@ -12,8 +12,8 @@ from app.errors import UnprocessableDocument
 from app.extract.base import Document, Heading, corrupt_document
 from app.extract.furniture import drop_running_lines
 from app.extract.paragraphs import with_paragraph_breaks
+from app.extract.text import join_pages
 
-PAGE_SEPARATOR = "\n\n"
 # PDFium marks a hyphen it judged a line-end hyphenation with \x02 (\ufffe in some calls) and
 # has already joined the lines. Before a lower-case letter it is taken as a word broken by
 # hyphenation and joined; before anything else ("Anti-Circumvention", "COVID-19") it was a
@@ -30,7 +30,7 @@ def extract_pdf(data: bytes, *, filename: str) -> Document:
     pdf = _open(data, filename=filename)
     try:
         pages = drop_running_lines([_page_lines(pdf, i) for i in range(len(pdf))])
-        text, spans = _join(pages)
+        text, spans = join_pages(with_paragraph_breaks(lines) for lines in pages)
         if not text.strip():
             raise _error(
                 filename,
@@ -74,21 +74,6 @@ def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[str]:
     text = _HARD_HYPHEN_MARKS.sub("-", _HYPHEN_MARKS.sub("", text))
     text = _LINE_END_HYPHEN.sub("", text)
     return _CONTROL.sub("", text).split("\n")
-
-
-def _join(pages: list[list[str]]) -> tuple[str, list[tuple[int, int]]]:
-    parts: list[str] = []
-    spans: list[tuple[int, int]] = []
-    offset = 0
-    for number, lines in enumerate(pages):
-        if number:
-            parts.append(PAGE_SEPARATOR)
-            offset += len(PAGE_SEPARATOR)
-        page_text = with_paragraph_breaks(lines)
-        parts.append(page_text)
-        spans.append((offset, offset + len(page_text)))
-        offset += len(page_text)
-    return "".join(parts), spans
 
 
 def _outline(pdf: pdfium.PdfDocument, text: str, spans: list[tuple[int, int]]) -> Iterator[Heading]:

@@ -17,7 +17,7 @@ from xml.etree.ElementTree import Element
 
 from app.errors import UnprocessableDocument
 from app.extract.base import Document, ExtractLimits, Heading, corrupt_document
-from app.extract.text import markdown_table
+from app.extract.text import join_pages, markdown_table
 from app.extract.zipguard import check_archive
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -26,28 +26,23 @@ _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 _R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _TITLES = {"title", "ctrTitle"}
-SLIDE_SEPARATOR = "\n\n"
 
 
 def extract_pptx(data: bytes, *, filename: str, limits: ExtractLimits) -> Document:
     check_archive(data, filename=filename, max_unpacked_bytes=limits.max_unpacked_bytes)
-    parts: list[str] = []
-    pages: list[tuple[int, int]] = []
-    headings: list[Heading] = []
-    offset = 0
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for number, path in enumerate(_slide_paths(archive, filename)):
-            title, body = _slide(_parse(archive, path, filename))
-            text = "\n\n".join(part for part in (f"# {title}" if title else "", body) if part)
-            if number:
-                parts.append(SLIDE_SEPARATOR)
-                offset += len(SLIDE_SEPARATOR)
-            if title:
-                headings.append(Heading(offset, 1, title))
-            parts.append(text)
-            pages.append((offset, offset + len(text)))
-            offset += len(text)
-    text = "".join(parts)
+        slides = [
+            _slide(_parse(archive, path, filename)) for path in _slide_paths(archive, filename)
+        ]
+    text, pages = join_pages(
+        "\n\n".join(part for part in (f"# {title}" if title else "", body) if part)
+        for title, body in slides
+    )
+    headings = [
+        Heading(start, 1, title)
+        for (title, _), (start, _) in zip(slides, pages, strict=True)
+        if title
+    ]
     if not text.strip():
         raise UnprocessableDocument(
             f"File {filename!r} contains no text to chunk (its slides hold only pictures)",

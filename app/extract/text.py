@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterable
 
 from app.errors import UnsupportedMedia
 from app.extract.base import Document, Heading
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
+# Between the pages of a paged document (PDF pages, slides): a paragraph break.
+PAGE_SEPARATOR = "\n\n"
 
 # Only encodings that announce themselves with a BOM are trusted; guessing legacy code pages
 # would silently turn binary files into garbage text.
@@ -113,3 +116,15 @@ def markdown_table(rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in rows]
     lines.insert(1, "|" + " --- |" * width)
     return "\n".join(lines)
+
+
+def join_pages(pages: Iterable[str]) -> tuple[str, list[tuple[int, int]]]:
+    """The pages (PDF pages, slides) joined by a blank line, with each page's (start, end) span
+    in the joined text."""
+    texts = list(pages)
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for text in texts:
+        spans.append((offset, offset + len(text)))
+        offset += len(text) + len(PAGE_SEPARATOR)
+    return PAGE_SEPARATOR.join(texts), spans
