@@ -10,7 +10,6 @@ from app.extract.html import extract_html
 from app.extract.odt import extract_odt
 from app.extract.pdf import extract_pdf
 from app.extract.pptx import extract_pptx
-from app.extract.text import text_document
 
 
 def parse(kind: Kind, data: bytes, *, filename: str, limits: ExtractLimits) -> Document:
@@ -26,4 +25,5 @@ def parse(kind: Kind, data: bytes, *, filename: str, limits: ExtractLimits) -> D
         return extract_odt(data, filename=filename, limits=limits)
     if kind is Kind.EPUB:
         return extract_epub(data, filename=filename, limits=limits)
-    return text_document(data, filename=filename)
+    # Text and Markdown never come here: extract_with decodes them in the caller's thread.
+    raise ValueError(f"no worker parser for {kind.value}")
