@@ -76,8 +76,6 @@ def split_text(
     """
     limit = default_capacity(model_tokenizer)
     capacity = checked_sizes(model_tokenizer, capacity, overlap)
-    if not has_text(text):
-        return []
     sizer = sizing_tokenizer or model_tokenizer
     spans = [
         span
