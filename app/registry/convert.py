@@ -95,22 +95,6 @@ def convert_hf_to_gguf(*, src: Path, dst: Path, outtype: OutType = "f16") -> Pat
     return dst
 
 
-def is_valid_gguf(path: Path) -> bool:
-    """True if ``path`` is a complete GGUF file with an architecture and tensors; never raises."""
-    try:
-        if not path.is_file():
-            return False
-        size = path.stat().st_size
-        reader = gguf.GGUFReader(path, "r")
-        arch = reader.get_field(gguf.Keys.General.ARCHITECTURE)
-        if arch is None or not arch.contents() or not reader.tensors:
-            return False
-        return all(t.data_offset + t.n_bytes <= size for t in reader.tensors)
-    except Exception:  # a corrupt file may fail anywhere inside the reader
-        logger.debug("not a valid GGUF file: %s", path, exc_info=True)
-        return False
-
-
 def _read_json(path: Path, *, required: bool = True) -> Any:
     if not path.is_file():
         if required:

