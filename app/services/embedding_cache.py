@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -38,15 +38,8 @@ class CachedVectors:
 
 
 @dataclass
-class CacheStats:
-    hits: int = 0
-    misses: int = 0
-
-
-@dataclass
 class EmbeddingCache:
     enabled: bool
-    stats: CacheStats = field(default_factory=CacheStats)
     metrics: Metrics | None = None
 
     async def embed(
@@ -60,8 +53,6 @@ class EmbeddingCache:
         hashes = [sequence_key(s) for s in sequences]
         found = await self._lookup(session, key, hashes)
         missing = [i for i, h in enumerate(hashes) if h not in found]
-        self.stats.hits += len(sequences) - len(missing)
-        self.stats.misses += len(missing)
         if self.metrics is not None:
             lookups = self.metrics.cache_lookups
             lookups.labels(model.name, "hit").inc(len(sequences) - len(missing))
