@@ -187,15 +187,7 @@ def load_catalog(settings: Settings, metrics: Metrics | None = None) -> ModelCat
     specs = discover(settings.models_dir)
     if not specs:
         raise RegistryError(f"no embedding models found in {settings.models_dir}")
-    loaded: list[LoadedModel] = []
-    shared: dict[tuple[object, ...], LoadedModel] = {}
-    try:
-        for spec in specs:
-            loaded.append(_load(spec, settings, shared, metrics))
-    except BaseException:
-        ModelCatalog(loaded, default=settings.default_model).stop()
-        raise
-    return ModelCatalog(loaded, default=settings.default_model)
+    return _load_all(specs, settings, metrics)
 
 
 def load_survey(settings: Settings) -> tuple[ModelCatalog, list[Unloaded]]:
@@ -203,11 +195,29 @@ def load_survey(settings: Settings) -> tuple[ModelCatalog, list[Unloaded]]:
     if settings.prepare_default_model:
         prepare_default_model(settings.models_dir)
     found = survey(settings.models_dir)
+    return _load_all(found.specs, settings, failed=found.unloaded), found.unloaded
+
+
+def _load_all(
+    specs: list[ModelSpec],
+    settings: Settings,
+    metrics: Metrics | None = None,
+    *,
+    failed: list[Unloaded] | None = None,
+) -> ModelCatalog:
+    """Every spec loaded, twins sharing one engine. A model that fails raises, or is added to
+    `failed` when that is given; on a raise, the models already loaded are stopped."""
     loaded: list[LoadedModel] = []
     shared: dict[tuple[object, ...], LoadedModel] = {}
-    for spec in found.specs:
-        try:
-            loaded.append(_load(spec, settings, shared))
-        except RegistryError as exc:
-            found.unloaded.append(Unloaded(spec.name, spec.source, "failed", str(exc)))
-    return ModelCatalog(loaded, default=settings.default_model), found.unloaded
+    try:
+        for spec in specs:
+            try:
+                loaded.append(_load(spec, settings, shared, metrics))
+            except RegistryError as exc:
+                if failed is None:
+                    raise
+                failed.append(Unloaded(spec.name, spec.source, "failed", str(exc)))
+    except BaseException:
+        ModelCatalog(loaded, default=settings.default_model).stop()
+        raise
+    return ModelCatalog(loaded, default=settings.default_model)
