@@ -5,18 +5,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
-
-import yaml
 
 from app.registry.specs import (
     DEFAULT_GGUF_NAME as DEFAULT_GGUF_NAME,  # re-exported: the default file's name
 )
 from app.registry.specs import (
-    OUTTYPES,
     ModelSpec,
     OutType,
     RegistryError,
+    model_ref,
+    read_yaml,
+    weight_type_of,
 )
 from app.registry.stamp import read_stamp, write_stamp
 
@@ -64,16 +63,12 @@ def packaged_default_weights() -> Path:
 
 
 def _default_target(config: Path) -> tuple[Path, OutType | None]:
-    """The GGUF the default YAML names, and the weight type it pins (if any)."""
-    try:
-        raw: Any = yaml.safe_load(config.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise RegistryError(f"{config}: not valid YAML ({exc}); fix or remove it") from exc
-    model = ((raw or {}).get("parameters") or {}).get("model") or DEFAULT_GGUF_NAME
-    pin = (raw or {}).get("weight_type")
-    if pin is not None and pin not in OUTTYPES:
-        raise RegistryError(f"{config}: weight_type must be one of {', '.join(OUTTYPES)}")
-    return config.parent / str(model), cast("OutType | None", pin)
+    """The GGUF the default YAML names, and the weight type it pins (if any); read as the
+    registry reads every config, so a broken one fails here with the registry's words."""
+    raw = read_yaml(config)
+    ref = model_ref(raw, config)
+    model = ref if isinstance(ref, str) and ref else DEFAULT_GGUF_NAME
+    return config.parent / model, weight_type_of(raw, config)
 
 
 def prepare_default(models_dir: Path) -> Prepared:
