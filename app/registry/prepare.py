@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,16 +87,28 @@ def prepare_default(models_dir: Path) -> Prepared:
     weights = packaged_default_weights()
     if pin is not None:
         weight_type, reason = pin, f"pinned by weight_type in {config.name}"
+        log.info("building %s (%s) from the packaged weights: %s", target, weight_type, reason)
+        _convert(weights, target, weight_type)
     else:
-        from app.registry.weight_type import choose_weight_type
-
-        choice = choose_weight_type(weights)
-        weight_type, reason = choice.weight_type, choice.reason
-    log.info("building %s (%s) from the packaged weights: %s", target, weight_type, reason)
-    _convert(weights, target, weight_type)
+        weight_type, reason = _keep_fastest(weights, target)
     write_stamp(target, weight_type=weight_type, reason=reason)
     _remove_legacy(models_dir, target)
     return Prepared(target, weight_type, reason, built=True)
+
+
+def _keep_fastest(weights: Path, target: Path) -> tuple[OutType, str]:
+    """Measure every weight type and move the winner's file into place: it was converted once,
+    for measuring, and is not converted again."""
+    from app.registry.weight_type import candidate_path, choose_weight_type
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Beside the target (hidden, so never served), so the move is an atomic rename.
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".weight-types-") as tmp:
+        choice = choose_weight_type(weights, Path(tmp))
+        kind, reason = choice.weight_type, choice.reason
+        log.info("keeping %s (%s) from the packaged weights: %s", target, kind, reason)
+        os.replace(candidate_path(Path(tmp), choice.weight_type), target)
+    return choice.weight_type, choice.reason
 
 
 def prepare_default_model(models_dir: Path) -> Path:
