@@ -15,11 +15,10 @@ from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.extract.text import decode_text
 from app.registry.convert import convert_hf_to_gguf
 from app.registry.prepare import packaged_default_weights
-from app.registry.specs import OutType
-from app.registry.stamp import file_sha256, read_stamp
+from app.registry.stamp import file_sha256
 from tests import pg
 from tests.api.test_files import assert_error
-from tests.conftest import DATA, AppRunner
+from tests.conftest import DATA, AppRunner, another_weight_type
 
 DOCS = DATA / "docs"
 SEED_MODEL = "all-MiniLM-L6-v2-ggml-model-f16"
@@ -127,9 +126,7 @@ async def test_a_model_file_replaced_under_the_same_name_rechunks(
         file_id = await upload_doc(client, "gpl-3.txt")
         await chunks_of(client, id=file_id)
     # Same name, different file: stored chunks must not outlive the model that sized them.
-    # Another weight type than the default's (measured per machine, so it may be f32).
-    stamp = read_stamp(default_gguf)
-    other: OutType = "f16" if stamp is not None and stamp.weight_type == "f32" else "f32"
+    other = another_weight_type(default_gguf)
     convert_hf_to_gguf(src=packaged_default_weights(), dst=models / "mini.gguf", outtype=other)
     assert file_sha256(models / "mini.gguf") != file_sha256(default_gguf)
     async with run_app(configured) as client:
