@@ -18,6 +18,8 @@ from app.config import Settings
 from app.engine.llama import LlamaTokenizer
 from app.main import create_app
 from app.registry.prepare import prepare_default_model
+from app.registry.specs import OutType
+from app.registry.stamp import read_stamp
 from tests import pg
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,6 +33,13 @@ AppRunner = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
 def default_gguf() -> Path:
     """The default model, built from the packaged weights once (a no-op after `make test`)."""
     return prepare_default_model(MODELS)
+
+
+def another_weight_type(gguf: Path) -> OutType:
+    """A weight type `gguf` is not in: converting to it makes a different file. The default's
+    type is measured per machine (`models prepare`), so it may be f32 as well as f16."""
+    stamp = read_stamp(gguf)
+    return "f16" if stamp is not None and stamp.weight_type == "f32" else "f32"
 
 
 @pytest.fixture(scope="session")

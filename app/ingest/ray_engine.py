@@ -23,7 +23,15 @@ from app.errors import ServiceError
 from app.ingest.file_rows import FileEmbedder, FileRows
 from app.ingest.output import Output, open_output
 from app.ingest.report import FileResult, Progress, Summary, log_summary
-from app.ingest.run import EXIT_FAILED, EXIT_OK, EXIT_USAGE, IngestOptions, Outcome, _input_files
+from app.ingest.run import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    IngestOptions,
+    Outcome,
+    input_files,
+    write_result,
+)
 from app.ingest.walk import InputFile
 from app.registry.specs import RegistryError
 
@@ -55,9 +63,9 @@ class _Embedder:
         results = [
             FileRows(failed=str(error))
             if error
-            else self._files.rows(bytes(data), name=Path(path).name, display=display)
-            for path, display, data, error in zip(
-                batch["path"], batch["display"], batch["data"], batch["error"], strict=True
+            else self._files.rows(bytes(data), name=str(name), display=str(display))
+            for name, display, data, error in zip(
+                batch["name"], batch["display"], batch["data"], batch["error"], strict=True
             )
         ]
         return {
@@ -72,7 +80,7 @@ class _Embedder:
 def _read(row: dict[str, Any]) -> dict[str, Any]:
     """A Ray task: the file's bytes; an unreadable file fails alone, as in the local engine."""
     try:
-        row["data"], row["error"] = Path(row["path"]).read_bytes(), ""
+        row["data"], row["error"] = Path(os.fsdecode(row["path"])).read_bytes(), ""
     except OSError as exc:
         row["data"], row["error"] = b"", f"{type(exc).__name__}: {exc}"
     return row
@@ -95,8 +103,10 @@ def _start_ray(actors: int) -> Any:
 def _pipeline(
     ray: Any, files: list[InputFile], settings: Settings, options: IngestOptions, actors: int
 ) -> Any:
+    # The path as bytes, which any file name is; the names shown are the local engine's, made
+    # here: a link's own name, undecodable bytes as U+FFFD (valid UTF-8 all the way to OUT).
     items = [
-        {"order": i, "path": str(f.path.resolve()), "display": f.display}
+        {"order": i, "path": os.fsencode(f.path.resolve()), "name": f.name, "display": f.display}
         for i, f in enumerate(files)
     ]
     return (
@@ -150,7 +160,7 @@ def ingest_with_ray(options: IngestOptions, settings: Settings, ray_options: Ray
     if options.server is not None:
         log.error("--server and --engine ray exclude each other: Ray workers embed themselves")
         return Outcome(EXIT_USAGE)
-    files = _input_files(options)
+    files = input_files(options)
     if files is None:
         return Outcome(EXIT_USAGE)
     with ExitStack() as stack:
@@ -189,8 +199,7 @@ def _run(
     try:
         dataset = _pipeline(ray, files, settings, options, ray_options.actors)
         for row in dataset.iter_rows():
-            result = _result(files[int(row["order"])], row)
-            output.write(result.lines)
+            result = write_result(output, _result(files[int(row["order"])], row))
             progress.done(result)
     finally:
         progress.close()

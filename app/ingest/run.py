@@ -22,7 +22,7 @@ from app.config import Settings
 from app.ingest import client as api
 from app.ingest.output import STDOUT, Output, chunk_line, open_output
 from app.ingest.report import FileResult, Progress, Summary, log_summary
-from app.ingest.walk import InputFile, MissingPath, find_files, readable
+from app.ingest.walk import InputFile, MissingPath, find_files
 from app.registry.specs import RegistryError
 from app.services.storage_lock import StorageInUse
 from app.services.uploads import clean_filename
@@ -82,7 +82,7 @@ async def _stored_file(
 ) -> api.StoredFile:
     data, sha256 = await anyio.to_thread.run_sync(_read, file.path)
     # The name the server would store, so matches are exact.
-    name = clean_filename(readable(file.path.name))
+    name = clean_filename(file.name)
     stored = await api.find_stored(client, sha256, name)
     if stored is None:
         stored = await api.upload(client, name, data)
@@ -139,7 +139,7 @@ async def _guarded(work: Awaitable[FileResult], file: InputFile) -> FileResult:
         return FileResult(file=file, failed=f"{type(exc).__name__}: {exc}")
 
 
-def _written(output: Output, result: FileResult) -> FileResult:
+def write_result(output: Output, result: FileResult) -> FileResult:
     """Write a file's lines; failing to (a disk error, text that is not valid UTF-8) fails
     that file, reported like any other failure, and the run goes on."""
     try:
@@ -165,7 +165,7 @@ async def _run_files(
     pending: deque[asyncio.Task[FileResult]] = deque()
 
     async def emit() -> None:
-        result = _written(output, await pending.popleft())
+        result = write_result(output, await pending.popleft())
         progress.done(result)
 
     try:
@@ -193,7 +193,7 @@ async def _probe(client: httpx.AsyncClient, options: IngestOptions) -> ModelName
     return None
 
 
-def _input_files(options: IngestOptions) -> list[InputFile] | None:
+def input_files(options: IngestOptions) -> list[InputFile] | None:
     """The files to ingest, or None (logged) for a usage error."""
     try:
         files = find_files(options.paths, options.glob)
@@ -236,7 +236,7 @@ class Outcome:
 
 async def ingest(options: IngestOptions, settings: Settings) -> Outcome:
     """Run the whole command."""
-    files = _input_files(options)
+    files = input_files(options)
     if files is None:
         return Outcome(EXIT_USAGE)
     async with AsyncExitStack() as stack:

@@ -18,6 +18,11 @@ class InputFile:
     path: Path
     display: str  # what the JSONL `path` field and the log show
 
+    @property
+    def name(self) -> str:
+        """The name the file is stored under: its own (a link's, not its target's), readable."""
+        return readable(self.path.name)
+
 
 def find_files(paths: Sequence[Path], glob: str | None = None) -> list[InputFile]:
     """Every file under `paths`, in argument order then sorted walk order, each once.

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
-
-import yaml
 
 from app.registry.specs import (
     DEFAULT_GGUF_NAME as DEFAULT_GGUF_NAME,  # re-exported: the default file's name
 )
 from app.registry.specs import (
-    OUTTYPES,
     ModelSpec,
     OutType,
     RegistryError,
+    model_ref,
+    read_yaml,
+    weight_type_of,
 )
 from app.registry.stamp import read_stamp, write_stamp
 
@@ -64,16 +65,12 @@ def packaged_default_weights() -> Path:
 
 
 def _default_target(config: Path) -> tuple[Path, OutType | None]:
-    """The GGUF the default YAML names, and the weight type it pins (if any)."""
-    try:
-        raw: Any = yaml.safe_load(config.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise RegistryError(f"{config}: not valid YAML ({exc}); fix or remove it") from exc
-    model = ((raw or {}).get("parameters") or {}).get("model") or DEFAULT_GGUF_NAME
-    pin = (raw or {}).get("weight_type")
-    if pin is not None and pin not in OUTTYPES:
-        raise RegistryError(f"{config}: weight_type must be one of {', '.join(OUTTYPES)}")
-    return config.parent / str(model), cast("OutType | None", pin)
+    """The GGUF the default YAML names, and the weight type it pins (if any); read as the
+    registry reads every config, so a broken one fails here with the registry's words."""
+    raw = read_yaml(config)
+    ref = model_ref(raw, config)
+    model = ref if isinstance(ref, str) and ref else DEFAULT_GGUF_NAME
+    return config.parent / model, weight_type_of(raw, config)
 
 
 def prepare_default(models_dir: Path) -> Prepared:
@@ -90,16 +87,28 @@ def prepare_default(models_dir: Path) -> Prepared:
     weights = packaged_default_weights()
     if pin is not None:
         weight_type, reason = pin, f"pinned by weight_type in {config.name}"
+        log.info("building %s (%s) from the packaged weights: %s", target, weight_type, reason)
+        _convert(weights, target, weight_type)
     else:
-        from app.registry.weight_type import choose_weight_type
-
-        choice = choose_weight_type(weights)
-        weight_type, reason = choice.weight_type, choice.reason
-    log.info("building %s (%s) from the packaged weights: %s", target, weight_type, reason)
-    _convert(weights, target, weight_type)
+        weight_type, reason = _keep_fastest(weights, target)
     write_stamp(target, weight_type=weight_type, reason=reason)
     _remove_legacy(models_dir, target)
     return Prepared(target, weight_type, reason, built=True)
+
+
+def _keep_fastest(weights: Path, target: Path) -> tuple[OutType, str]:
+    """Measure every weight type and move the winner's file into place: it was converted once,
+    for measuring, and is not converted again."""
+    from app.registry.weight_type import candidate_path, choose_weight_type
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Beside the target (hidden, so never served), so the move is an atomic rename.
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".weight-types-") as tmp:
+        choice = choose_weight_type(weights, Path(tmp))
+        kind, reason = choice.weight_type, choice.reason
+        log.info("keeping %s (%s) from the packaged weights: %s", target, kind, reason)
+        os.replace(candidate_path(Path(tmp), choice.weight_type), target)
+    return choice.weight_type, choice.reason
 
 
 def prepare_default_model(models_dir: Path) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 
@@ -114,9 +114,12 @@ def _bert_embeddings_weights(models_dir: Path, ref: str, source: Path) -> Path:
     )
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A model config's mapping; anything unreadable is a RegistryError naming the file."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RegistryError(f"{path}: cannot be read ({exc})") from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise RegistryError(f"{path}: not valid YAML ({exc}); fix or remove it") from exc
     if not isinstance(raw, dict):
@@ -124,31 +127,44 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
+def model_ref(raw: dict[str, Any], path: Path) -> object:
+    """The config's parameters.model as written (None when absent)."""
+    parameters = raw.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise RegistryError(f"{path}: parameters must be a mapping with 'model'")
+    return parameters.get("model")
+
+
+def weight_type_of(raw: dict[str, Any], path: Path) -> OutType | None:
+    weight_type = raw.get("weight_type")
+    if weight_type is not None and weight_type not in OUTTYPES:
+        raise RegistryError(f"{path}: weight_type must be one of {', '.join(OUTTYPES)}")
+    return cast("OutType | None", weight_type)
+
+
 def _weights(
     models_dir: Path, raw: dict[str, Any], path: Path, weight_type: OutType | None
 ) -> tuple[Path, Path | None]:
     """The GGUF (and HF folder to convert, if any) a LocalAI-style config asks for."""
     backend = str(raw.get("backend") or "llama-cpp").lower()
-    model_ref = (raw.get("parameters") or {}).get("model")
+    ref = model_ref(raw, path)
     known = (*LLAMA_BACKENDS, *SENTENCE_TRANSFORMERS_BACKENDS, BERT_BACKEND)
     if backend not in known:
         raise Skipped(f"backend {backend!r} is not an embedding backend ragprep serves")
     if backend in LLAMA_BACKENDS and raw.get("embeddings") is not True:
         raise Skipped("not an embeddings model (embeddings: true)")
-    if not isinstance(model_ref, str) or not model_ref:
+    if not isinstance(ref, str) or not ref:
         raise RegistryError(f"{path}: missing parameters.model (a GGUF file or HF folder)")
     if backend in SENTENCE_TRANSFORMERS_BACKENDS:
-        return _sentence_transformers_weights(models_dir, model_ref, path, weight_type)
+        return _sentence_transformers_weights(models_dir, ref, path, weight_type)
     if backend == BERT_BACKEND:
-        return _bert_embeddings_weights(models_dir, model_ref, path), None
-    return _resolve_weights(models_dir, Path(model_ref), weight_type)
+        return _bert_embeddings_weights(models_dir, ref, path), None
+    return _resolve_weights(models_dir, Path(ref), weight_type)
 
 
 def _spec_from_yaml(models_dir: Path, path: Path) -> ModelSpec:
-    raw = _read_yaml(path)
-    weight_type = raw.get("weight_type")
-    if weight_type is not None and weight_type not in OUTTYPES:
-        raise RegistryError(f"{path}: weight_type must be one of {', '.join(OUTTYPES)}")
+    raw = read_yaml(path)
+    weight_type = weight_type_of(raw, path)
     gguf_path, hf_dir = _weights(models_dir, raw, path, weight_type)
     aliases = raw.get("aliases") or []
     token_ids = raw.get("token_ids", "cl100k_base")

@@ -1,6 +1,7 @@
 """Pick the default model's weight type by measuring each candidate on this machine.
 
-Each candidate GGUF is converted from the packaged weights, checked against the packaged
+Each candidate GGUF is converted from the packaged weights into a folder the caller owns (which
+then keeps the winner rather than converting it again), checked against the packaged
 sentence-transformers reference vectors (tests/data/minilm-reference.json, shipped as package
 data too) and timed, interleaved over rounds; the fastest faithful type wins. On a CPU whose
 llama.cpp build reports AVX512_BF16, bf16 is expected to win (measured 6.2-6.7k tokens/s against
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,38 +87,43 @@ def load_reference(limit: int = 64) -> tuple[list[str], np.ndarray[Any, Any]]:
     return [item["text"] for item in items], vectors
 
 
-def measure(weights_dir: Path, candidates: tuple[OutType, ...] = OUTTYPES) -> list[Measurement]:
-    """Convert each candidate, then time them interleaved, median of rounds, on one thread."""
+def candidate_path(workdir: Path, kind: OutType) -> Path:
+    """Where `measure` leaves the candidate GGUF of type `kind`."""
+    return workdir / f"{kind}.gguf"
+
+
+def measure(
+    weights_dir: Path, workdir: Path, candidates: tuple[OutType, ...] = OUTTYPES
+) -> list[Measurement]:
+    """Convert each candidate into `workdir` (left there: see candidate_path), then time them
+    interleaved, median of rounds, on one thread."""
     from app.engine.llama import LlamaEmbedder, LlamaTokenizer
 
     texts, expected = load_reference()
-    with tempfile.TemporaryDirectory(prefix="ragprep-weight-type-") as tmp:
-        embedders: dict[OutType, LlamaEmbedder] = {}
-        try:
-            for kind in candidates:
-                path = convert_hf_to_gguf(
-                    src=weights_dir, dst=Path(tmp) / f"{kind}.gguf", outtype=kind
+    embedders: dict[OutType, LlamaEmbedder] = {}
+    try:
+        for kind in candidates:
+            path = convert_hf_to_gguf(
+                src=weights_dir, dst=candidate_path(workdir, kind), outtype=kind
+            )
+            tokenizer = LlamaTokenizer(path)
+            embedders[kind] = LlamaEmbedder(path, tokenizer=tokenizer, threads=1, batch_tokens=512)
+        sequences = [embedders[candidates[0]].tokenizer.tokenize(t) for t in texts]
+        batches = _pack(sequences, budget=512)
+        timings: dict[OutType, list[float]] = {kind: [] for kind in candidates}
+        cosines: dict[OutType, float] = {}
+        for _ in range(ROUNDS):
+            for kind, embedder in embedders.items():
+                started = time.perf_counter()
+                vectors = np.vstack(
+                    [embedder.embed_batch([sequences[i] for i in b]) for b in batches]
                 )
-                tokenizer = LlamaTokenizer(path)
-                embedders[kind] = LlamaEmbedder(
-                    path, tokenizer=tokenizer, threads=1, batch_tokens=512
-                )
-            sequences = [embedders[candidates[0]].tokenizer.tokenize(t) for t in texts]
-            batches = _pack(sequences, budget=512)
-            timings: dict[OutType, list[float]] = {kind: [] for kind in candidates}
-            cosines: dict[OutType, float] = {}
-            for _ in range(ROUNDS):
-                for kind, embedder in embedders.items():
-                    started = time.perf_counter()
-                    vectors = np.vstack(
-                        [embedder.embed_batch([sequences[i] for i in b]) for b in batches]
-                    )
-                    timings[kind].append(time.perf_counter() - started)
-                    order = [i for b in batches for i in b]
-                    cosines[kind] = _min_cosine(vectors, expected[order])
-        finally:
-            for embedder in embedders.values():
-                embedder.close()
+                timings[kind].append(time.perf_counter() - started)
+                order = [i for b in batches for i in b]
+                cosines[kind] = _min_cosine(vectors, expected[order])
+    finally:
+        for embedder in embedders.values():
+            embedder.close()
     tokens = sum(len(s) + 2 for s in sequences)
     return [
         Measurement(kind, tokens / statistics.median(timings[kind]), cosines[kind])
@@ -146,6 +151,7 @@ def _min_cosine(got: np.ndarray[Any, Any], expected: np.ndarray[Any, Any]) -> fl
     return float(np.min(dots / norms))
 
 
-def choose_weight_type(weights_dir: Path) -> Choice:
+def choose_weight_type(weights_dir: Path, workdir: Path) -> Choice:
+    """The type to keep; its measured file is candidate_path(workdir, choice.weight_type)."""
     log.info("measuring weight types %s on this machine (once)", ", ".join(OUTTYPES))
-    return decide(measure(weights_dir), has_bf16=cpu_has_bf16())
+    return decide(measure(weights_dir, workdir), has_bf16=cpu_has_bf16())

@@ -15,9 +15,10 @@ from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.extract.text import decode_text
 from app.registry.convert import convert_hf_to_gguf
 from app.registry.prepare import packaged_default_weights
+from app.registry.stamp import file_sha256
 from tests import pg
 from tests.api.test_files import assert_error
-from tests.conftest import DATA, AppRunner
+from tests.conftest import DATA, AppRunner, another_weight_type
 
 DOCS = DATA / "docs"
 SEED_MODEL = "all-MiniLM-L6-v2-ggml-model-f16"
@@ -125,7 +126,9 @@ async def test_a_model_file_replaced_under_the_same_name_rechunks(
         file_id = await upload_doc(client, "gpl-3.txt")
         await chunks_of(client, id=file_id)
     # Same name, different file: stored chunks must not outlive the model that sized them.
-    convert_hf_to_gguf(src=packaged_default_weights(), dst=models / "mini.gguf", outtype="f32")
+    other = another_weight_type(default_gguf)
+    convert_hf_to_gguf(src=packaged_default_weights(), dst=models / "mini.gguf", outtype=other)
+    assert file_sha256(models / "mini.gguf") != file_sha256(default_gguf)
     async with run_app(configured) as client:
         await chunks_of(client, id=file_id)
     assert count_rows(settings, "chunk_sets") == 2

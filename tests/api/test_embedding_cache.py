@@ -10,7 +10,8 @@ import httpx
 from app.config import Settings
 from app.registry.convert import convert_hf_to_gguf
 from app.registry.prepare import DEFAULT_CONFIG, DEFAULT_GGUF_NAME, packaged_default_weights
-from tests.conftest import AppRunner
+from app.registry.stamp import file_sha256
+from tests.conftest import AppRunner, another_weight_type
 
 TEXTS = ["Cache me once.", "Cache me twice.", "A third sentence."]
 
@@ -58,10 +59,12 @@ async def test_a_changed_model_file_never_serves_stale_vectors(
     async with run_app(configured) as client:
         await embed(client, TEXTS)
         assert cached_tokens(await embed(client, TEXTS)) > 0
-    # Same name, different file (f32 weights): a new model identity.
+    # Same name, different file (other weights than the default's): a new model identity.
     (models / DEFAULT_GGUF_NAME).unlink()
+    other = another_weight_type(default_gguf)
     convert_hf_to_gguf(
-        src=packaged_default_weights(), dst=models / DEFAULT_GGUF_NAME, outtype="f32"
+        src=packaged_default_weights(), dst=models / DEFAULT_GGUF_NAME, outtype=other
     )
+    assert file_sha256(models / DEFAULT_GGUF_NAME) != file_sha256(default_gguf)
     async with run_app(configured) as client:
         assert cached_tokens(await embed(client, TEXTS)) == 0

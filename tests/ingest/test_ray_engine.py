@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from app.cli import main
+from tests.conftest import MODELS
 from tests.ingest.conftest import LocalRun
 
 pytest.importorskip(
@@ -45,3 +49,42 @@ def test_ray_reports_usage_errors_before_starting(local_run: LocalRun, tmp_path:
     assert main([*args, "--model", "no-such-model", *local_run.storage_args()]) == 2
     assert main([*args, "--server", "http://127.0.0.1:9", *local_run.storage_args()]) == 2
     assert not out.exists()
+
+
+def _names_corpus(root: Path) -> Path:
+    """A file whose name is not UTF-8 and a link to a file outside the folder, named apart."""
+    docs, elsewhere = root / "docs", root / "elsewhere"
+    docs.mkdir()
+    elsewhere.mkdir()
+    latin1 = os.fsdecode(b"caf\xe9 notes.txt")  # surrogate escapes in Python
+    (docs / latin1).write_text("A cafe in Paris serves coffee and croissants all morning.\n")
+    target = elsewhere / "target.txt"
+    target.write_text("The Seine flows through Paris past the Louvre and Notre-Dame.\n")
+    (docs / "linked.txt").symlink_to(target)
+    return docs
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_ray_names_files_as_the_local_engine(
+    default_gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # paths shown relative to it, as a user runs the command
+    docs = _names_corpus(tmp_path)
+    where = ["--storage-dir", str(tmp_path / "storage"), "--models-dir", str(MODELS)]
+    assert main(["ingest", str(docs), "-o", str(tmp_path / "local.jsonl"), *where]) == 0
+    args = ["ingest", str(docs), "-o", str(tmp_path / "ray.jsonl"), "--engine", "ray"]
+    assert main([*args, *where]) == 0
+
+    local, ray = _jsonl(tmp_path / "local.jsonl"), _jsonl(tmp_path / "ray.jsonl")
+    # The link keeps its own name, as the local engine uploads it; the undecodable byte is shown
+    # as U+FFFD in both engines.
+    assert {row["filename"] for row in local} == {"caf\ufffd notes.txt", "linked.txt"}
+    assert len(ray) == len(local)
+    for row, line in zip(ray, local, strict=True):
+        assert row.pop("file_id") is None and line.pop("file_id").startswith("file_")
+        vector, reference = np.asarray(row.pop("embedding")), np.asarray(line.pop("embedding"))
+        assert np.max(np.abs(vector - reference)) < 1e-5
+        assert row == line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -107,9 +108,22 @@ def test_a_file_changed_after_stamping_is_rebuilt(tmp_path: Path) -> None:
     assert prepare_default(tmp_path).built
 
 
-def test_unpinned_type_is_measured(tmp_path: Path) -> None:
-    prepared = prepare_default(tmp_path)
+def test_unpinned_type_is_measured(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="app.registry.convert"):
+        prepared = prepare_default(tmp_path)
     assert prepared.built
+    # One conversion per candidate: the measured file of the chosen type is the one kept.
+    converted = [r for r in caplog.records if r.getMessage().startswith("converted ")]
+    assert sorted(r.getMessage().rsplit(" ", 1)[1] for r in converted) == [
+        "(bf16)",
+        "(f16)",
+        "(f32)",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [  # no candidate left behind
+        f".{prepared.path.name}.stamp.json",
+        prepared.path.name,
+        "all-MiniLM-L6-v2.yaml",
+    ]
     for kind in ("f16", "bf16", "f32"):
         assert f"{kind} " in prepared.reason  # every candidate was measured and reported
     stamp = read_stamp(prepared.path)
