@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api import chunks, embeddings, file_embeddings, files, health, models
+from app.api import chunks, embeddings, file_embeddings, files, health, models, tokenize
 from app.api import metrics as metrics_api
 from app.api.auth_gate import ApiKeyGate, keyed_areas
 from app.api.body_limit import BodyLimit
@@ -47,7 +47,8 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # Behind API keys (when configured): ApiKeyGate protects the first path segment of every route
 # here ("/v1", "/embeddings", "/metrics"); public routes (health, the inspector) stay outside.
 KEYED_ROUTERS = tuple(
-    module.router for module in (files, file_embeddings, chunks, models, embeddings, metrics_api)
+    module.router
+    for module in (files, file_embeddings, chunks, models, embeddings, tokenize, metrics_api)
 )
 
 

@@ -22,6 +22,16 @@ class Tokenizer(Protocol):
         """Tokens the embedder adds to every sequence (e.g. [CLS] and [SEP] for BERT)."""
         ...
 
+    @property
+    def prefix(self) -> Sequence[int]:
+        """Special token ids the embedder puts before every sequence ([CLS] for BERT)."""
+        ...
+
+    @property
+    def suffix(self) -> Sequence[int]:
+        """Special token ids the embedder puts after every sequence ([SEP] for BERT)."""
+        ...
+
     def tokenize(self, text: str) -> list[int]:
         """Token ids of `text`, without the per-sequence special tokens."""
         ...

@@ -35,6 +35,14 @@ class TiktokenTokenizer:
     def special_tokens(self) -> int:
         return 0
 
+    @property
+    def prefix(self) -> Sequence[int]:
+        return ()
+
+    @property
+    def suffix(self) -> Sequence[int]:
+        return ()
+
     def tokenize(self, text: str) -> list[int]:
         # Documents may legitimately contain "<|endoftext|>"; it is text here, never a control
         # token, and `encode` would raise on it.

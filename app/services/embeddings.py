@@ -59,11 +59,14 @@ def _decode_ids(index: int, ids: list[int], vocabulary: Tokenizer) -> str:
         ) from exc
 
 
-def _model_ids(index: int, ids: list[int], model: LoadedModel, vocab_size: int) -> list[int]:
+def model_ids(
+    ids: list[int], *, model: LoadedModel, vocab_size: int, where: str, param: str = "input"
+) -> list[int]:
+    """`ids`, checked to lie in the model's vocabulary (else a 400 naming `where`)."""
     if any(i < 0 or i >= vocab_size for i in ids):
         raise InvalidRequest(
-            f"input[{index}] has token ids outside {model.name}'s vocabulary 0..{vocab_size - 1}",
-            param="input",
+            f"{where} has token ids outside {model.name}'s vocabulary 0..{vocab_size - 1}",
+            param=param,
             code="invalid_token_ids",
         )
     return ids
@@ -93,7 +96,7 @@ def tokenize_inputs(
         if isinstance(item, str):
             tokens = _text_tokens(index, item, model)
         elif model.spec.token_ids == "model":
-            tokens = _model_ids(index, item, model, vocab_size)
+            tokens = model_ids(item, model=model, vocab_size=vocab_size, where=f"input[{index}]")
         else:
             tokens = _text_tokens(index, _decode_ids(index, item, cl100k), model)
         if len(tokens) > limit:

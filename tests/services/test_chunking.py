@@ -34,6 +34,14 @@ class CharTokenizer:
     def special_tokens(self) -> int:
         return self._special_tokens
 
+    @property
+    def prefix(self) -> list[int]:
+        return [0] * self._special_tokens  # all before the text: where they go does not matter
+
+    @property
+    def suffix(self) -> list[int]:
+        return []
+
     def tokenize(self, text: str) -> list[int]:
         return [ord(char) for char in text]
 
@@ -196,6 +204,14 @@ class MeasuringTokenizer:
     @property
     def special_tokens(self) -> int:
         return self.inner.special_tokens
+
+    @property
+    def prefix(self) -> Sequence[int]:
+        return self.inner.prefix
+
+    @property
+    def suffix(self) -> Sequence[int]:
+        return self.inner.suffix
 
     def tokenize(self, text: str) -> list[int]:
         return self.inner.tokenize(text)
