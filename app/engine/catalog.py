@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from app.config import Settings
 from app.engine.base import Tokenizer
@@ -20,6 +21,7 @@ from app.registry.specs import ModelSpec, RegistryError, Unloaded, discover, sur
 from app.registry.stamp import fingerprint
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,40 @@ class LoadedModel:
         return self.tokenizer.window - self.tokenizer.special_tokens
 
 
+class ByName(Generic[T]):
+    """Items looked up by any of their names, as requests name models: no name means the only
+    item, or else the configured default."""
+
+    def __init__(self, items: list[T], names: Callable[[T], Iterable[str]], default: str) -> None:
+        self._items = items
+        self._by_name = {name: item for item in items for name in names(item)}
+        self._default = default
+
+    def get(self, name: str | None) -> T:
+        if name is None or name == "":
+            return self._default_item()
+        item = self._by_name.get(name)
+        if item is None:
+            available = ", ".join(sorted(self._by_name))
+            raise NotFound(
+                f"The model '{name}' does not exist; available: {available}",
+                param="model",
+                code="model_not_found",
+            )
+        return item
+
+    def _default_item(self) -> T:
+        if len(self._items) == 1:
+            return self._items[0]
+        if self._default in self._by_name:
+            return self._by_name[self._default]
+        raise InvalidRequest("Several models are loaded; name one in 'model'", param="model")
+
+
 class ModelCatalog:
     def __init__(self, models: list[LoadedModel], *, default: str) -> None:
         self._models = models
-        self._by_name = {name: m for m in models for name in m.spec.names}
-        self._default = default
+        self._lookup = ByName(models, lambda m: m.spec.names, default)
 
     def __iter__(self) -> Iterator[LoadedModel]:
         return iter(self._models)
@@ -64,24 +95,7 @@ class ModelCatalog:
         return len(self._models)
 
     def get(self, name: str | None) -> LoadedModel:
-        if name is None or name == "":
-            return self._default_model()
-        model = self._by_name.get(name)
-        if model is None:
-            available = ", ".join(sorted(self._by_name))
-            raise NotFound(
-                f"The model '{name}' does not exist; available: {available}",
-                param="model",
-                code="model_not_found",
-            )
-        return model
-
-    def _default_model(self) -> LoadedModel:
-        if len(self._models) == 1:
-            return self._models[0]
-        if self._default in self._by_name:
-            return self._by_name[self._default]
-        raise InvalidRequest("Several models are loaded; name one in 'model'", param="model")
+        return self._lookup.get(name)
 
     def stop(self) -> None:
         for model in self._models:
@@ -188,6 +202,18 @@ def load_catalog(settings: Settings, metrics: Metrics | None = None) -> ModelCat
     if not specs:
         raise RegistryError(f"no embedding models found in {settings.models_dir}")
     return _load_all(specs, settings, metrics)
+
+
+def load_one(settings: Settings, name: str | None) -> ModelCatalog:
+    """Like load_catalog, but only the model `name` (or the default) is loaded: a CLI run or a
+    Ray actor embeds with one model and need not hold every other model's weights."""
+    if settings.prepare_default_model:
+        prepare_default_model(settings.models_dir)
+    specs = discover(settings.models_dir)
+    if not specs:
+        raise RegistryError(f"no embedding models found in {settings.models_dir}")
+    spec = ByName(specs, lambda s: s.names, settings.default_model).get(name)
+    return _load_all([spec], settings)
 
 
 def load_survey(settings: Settings) -> tuple[ModelCatalog, list[Unloaded]]:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 
 from app.config import Settings
-from app.engine.catalog import LoadedModel, ModelCatalog, load_catalog
+from app.engine.catalog import LoadedModel, ModelCatalog, load_one
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.errors import DocumentTooLarge, ServiceError, UnprocessableDocument, UnsupportedMedia
 from app.extract import extract
@@ -37,12 +37,12 @@ class FileRows:
 
 
 class FileEmbedder:
-    """Owns a model catalog: each model's decode contexts, each on its own worker thread."""
+    """Owns the one model it embeds with: its decode contexts, each on its own worker thread."""
 
     def __init__(
         self, settings: Settings, *, model: str | None, capacity: int | None, overlap: int
     ) -> None:
-        self._catalog: ModelCatalog = load_catalog(settings)
+        self._catalog: ModelCatalog = load_one(settings, model)
         try:
             self.model: LoadedModel = self._catalog.get(model)
             # Checked once: a bad size is a usage error of the whole run, not of each file.
