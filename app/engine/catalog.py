@@ -196,22 +196,23 @@ def _load(
 
 def load_catalog(settings: Settings, metrics: Metrics | None = None) -> ModelCatalog:
     """Blocking: prepare the default model, discover models/ and load every model found."""
+    return _load_all(_servable_specs(settings), settings, metrics)
+
+
+def _servable_specs(settings: Settings) -> list[ModelSpec]:
+    """The default model prepared, then every model models/ declares (a broken one raises)."""
     if settings.prepare_default_model:
         prepare_default_model(settings.models_dir)
     specs = discover(settings.models_dir)
     if not specs:
         raise RegistryError(f"no embedding models found in {settings.models_dir}")
-    return _load_all(specs, settings, metrics)
+    return specs
 
 
 def load_one(settings: Settings, name: str | None) -> ModelCatalog:
     """Like load_catalog, but only the model `name` (or the default) is loaded: a CLI run or a
     Ray actor embeds with one model and need not hold every other model's weights."""
-    if settings.prepare_default_model:
-        prepare_default_model(settings.models_dir)
-    specs = discover(settings.models_dir)
-    if not specs:
-        raise RegistryError(f"no embedding models found in {settings.models_dir}")
+    specs = _servable_specs(settings)
     spec = ByName(specs, lambda s: s.names, settings.default_model).get(name)
     return _load_all([spec], settings)
 

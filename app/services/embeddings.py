@@ -24,6 +24,18 @@ class Prepared:
     prompt_tokens: int
 
 
+def check_input_count(count: int, *, max_inputs: int) -> None:
+    """A request's 'input' holds at least one and at most `max_inputs` items (else a 400)."""
+    if count == 0:
+        raise InvalidRequest("'input' must not be empty", param="input", code="empty_input")
+    if count > max_inputs:
+        raise InvalidRequest(
+            f"'input' has {count} items; at most {max_inputs} are allowed per request",
+            param="input",
+            code="too_many_inputs",
+        )
+
+
 def split_inputs(raw: EmbeddingRequest, *, max_inputs: int) -> list[RawInput]:
     """The request's inputs as a list of texts or token-id lists, checked for emptiness."""
     value = raw.input
@@ -34,14 +46,7 @@ def split_inputs(raw: EmbeddingRequest, *, max_inputs: int) -> list[RawInput]:
         items = [[int(i) for i in value]]  # one token-id list
     else:
         items = list(value)  # type: ignore[arg-type]
-    if not items:
-        raise InvalidRequest("'input' must not be empty", param="input", code="empty_input")
-    if len(items) > max_inputs:
-        raise InvalidRequest(
-            f"'input' has {len(items)} items; at most {max_inputs} are allowed per request",
-            param="input",
-            code="too_many_inputs",
-        )
+    check_input_count(len(items), max_inputs=max_inputs)
     for index, item in enumerate(items):
         if len(item) == 0:
             raise InvalidRequest(f"input[{index}] is empty", param="input", code="empty_input")

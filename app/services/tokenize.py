@@ -10,7 +10,7 @@ from app.schemas.tokenize import (
     TokenizeResponse,
     TokenUsage,
 )
-from app.services.embeddings import model_ids
+from app.services.embeddings import check_input_count, model_ids
 
 
 def tokenize_texts(
@@ -19,14 +19,7 @@ def tokenize_texts(
     """Blocking (run in a worker thread). Inputs longer than the window are reported whole,
     with `fits` false: counting is what this endpoint is for."""
     items = [texts] if isinstance(texts, str) else texts
-    if not items:
-        raise InvalidRequest("'input' must not be empty", param="input", code="empty_input")
-    if len(items) > max_inputs:
-        raise InvalidRequest(
-            f"'input' has {len(items)} items; at most {max_inputs} are allowed per request",
-            param="input",
-            code="too_many_inputs",
-        )
+    check_input_count(len(items), max_inputs=max_inputs)
     tokenizer = model.tokenizer
     data = []
     for index, text in enumerate(items):
