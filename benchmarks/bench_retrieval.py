@@ -6,9 +6,11 @@ MRR@10 for dense, BM25 and hybrid ranking, computed by pytrec_eval (trec_eval's 
 DIR holds corpus.jsonl ({"_id", "title", "text"}), queries.jsonl ({"_id", "text"}) and
 qrels/SPLIT.tsv (query-id, corpus-id, score; a header line). Every document is uploaded as a
 file through the HTTP API, one store is filled by file batches, and every query of the split
-is searched three ways. Without --server a `ragprep serve` is started on a temporary storage
-directory. A document's rank is that of its best chunk. OpenAI caps max_num_results at 50, so
-recall is measured at 50, not BEIR's usual 100.
+is searched three ways (dense, BM25, and the service's hybrid); two other fusions of the
+dense and BM25 rankings are computed beside it for comparison. Without --server a
+`ragprep serve` is started on a temporary storage directory. A document's rank is that of
+its best chunk. OpenAI caps max_num_results at 50, so recall is measured at 50, not BEIR's
+usual 100.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ BATCH = 500
 MODES: dict[str, dict[str, Any]] = {
     "dense": {"hybrid_search": {"embedding_weight": 1, "text_weight": 0}},
     "bm25": {"hybrid_search": {"embedding_weight": 0, "text_weight": 1}},
-    "hybrid": {"hybrid_search": {"embedding_weight": 1, "text_weight": 1}},
+    "hybrid": {},  # the service's default fusion
 }
 # trec_eval's measure names as requested, and as its results name them.
 REQUESTED = {"ndcg_cut.10", "recall.50"}
@@ -89,10 +91,13 @@ def fill_store(client: httpx.Client, corpus: dict[str, str]) -> tuple[str, dict[
     return store, docs
 
 
+Run = dict[str, dict[str, float]]  # query id -> doc id -> score
+
+
 def run_mode(
     client: httpx.Client, store: str, docs: dict[str, str], queries: dict[str, str], mode: str
-) -> dict[str, dict[str, float]]:
-    """Per query, documents by the rank of their best chunk (scores 1/rank)."""
+) -> Run:
+    """Per query, each document with the score of its best chunk."""
     run: dict[str, dict[str, float]] = {}
     for query_id, text in queries.items():
         response = client.post(
@@ -102,11 +107,30 @@ def run_mode(
         response.raise_for_status()
         ranked: dict[str, float] = {}
         for hit in response.json()["data"]:
-            doc_id = docs[hit["file_id"]]
-            if doc_id not in ranked:
-                ranked[doc_id] = 1.0 / (len(ranked) + 1)
+            ranked.setdefault(docs[hit["file_id"]], hit["score"])
         run[query_id] = ranked
     return run
+
+
+def offline_fusions(dense: Run, bm25: Run) -> dict[str, Run]:
+    """The alternatives to the service's fusion, computed from its dense and BM25 rankings:
+    reciprocal rank fusion (k=60, Cormack et al.) and the normalized-score mean, equal weights."""
+    fused: dict[str, Run] = {"rrf k=60 (offline)": {}, "mean 0.5/0.5 (offline)": {}}
+    for query in dense.keys() | bm25.keys():
+        rrf: dict[str, float] = {}
+        mean: dict[str, float] = {}
+        for ranking in (dense.get(query, {}), bm25.get(query, {})):
+            ordered = sorted(ranking.items(), key=lambda item: -item[1])
+            if not ordered:
+                continue
+            high, low = ordered[0][1], ordered[-1][1]
+            for rank, (doc, score) in enumerate(ordered, start=1):
+                rrf[doc] = rrf.get(doc, 0.0) + 1 / (60 + rank)
+                share = (score - low) / (high - low) if high > low else 1.0
+                mean[doc] = mean.get(doc, 0.0) + share / 2
+        fused["rrf k=60 (offline)"][query] = rrf
+        fused["mean 0.5/0.5 (offline)"][query] = mean
+    return fused
 
 
 def scores(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -125,10 +149,9 @@ def scores(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -
 def evaluate(server_url: str, collection: Collection) -> dict[str, dict[str, float]]:
     with httpx.Client(base_url=server_url, timeout=600) as client:
         store, docs = fill_store(client, collection.corpus)
-        return {
-            mode: scores(collection.qrels, run_mode(client, store, docs, collection.queries, mode))
-            for mode in MODES
-        }
+        runs = {mode: run_mode(client, store, docs, collection.queries, mode) for mode in MODES}
+    runs.update(offline_fusions(runs["dense"], runs["bm25"]))
+    return {mode: scores(collection.qrels, run) for mode, run in runs.items()}
 
 
 @contextmanager
@@ -155,10 +178,10 @@ def main() -> None:
         started = time.perf_counter()
         results = evaluate(url, collection)
     print(f"indexed and searched in {time.perf_counter() - started:.1f} s")
-    print(f"{'ranking':8s} {'nDCG@10':>8s} {'Recall@50':>10s} {'MRR@10':>8s}")
+    print(f"{'ranking':24s} {'nDCG@10':>8s} {'Recall@50':>10s} {'MRR@10':>8s}")
     for mode, values in results.items():
         print(
-            f"{mode:8s} {values['nDCG@10']:8.3f} {values['Recall@50']:10.3f} "
+            f"{mode:24s} {values['nDCG@10']:8.3f} {values['Recall@50']:10.3f} "
             f"{values['MRR@10']:8.3f}"
         )
 

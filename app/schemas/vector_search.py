@@ -54,7 +54,8 @@ CompoundFilter.model_rebuild()
 
 
 class HybridSearch(RequestModel):
-    """Weights of the dense (embedding) and lexical (BM25) rankings in reciprocal rank fusion."""
+    """Weights of the dense (embedding) and lexical (BM25) rankings in the hybrid score (a
+    weighted mean of their min-max-normalized scores); default 0.4 and 0.6."""
 
     embedding_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     text_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)]

@@ -27,8 +27,7 @@ TABLES = {
 }
 # SQLite's full-text index of vector store chunks: an FTS5 table and its shadow tables.
 FTS5_TABLES = {
-    f"vector_store_chunks_fts{suffix}"
-    for suffix in ("", "_data", "_idx", "_docsize", "_config")
+    f"vector_store_chunks_fts{suffix}" for suffix in ("", "_data", "_idx", "_docsize", "_config")
 }
 
 

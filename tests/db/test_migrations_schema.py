@@ -15,7 +15,6 @@ from app.db import tables  # noqa: F401  (registers the tables)
 from app.db.base import Base
 from app.db.migrate import alembic_config, upgrade_to_head
 
-
 FTS5_TABLE = "vector_store_chunks_fts"
 
 
