@@ -44,6 +44,7 @@ class IngestOptions:
     glob: str | None = None
     server: str | None = None
     concurrency: int = 4
+    vector_store: str | None = None  # fill this store instead of writing OUT
     # base64 float32 is a quarter of the JSON floats' size on the wire and faster to parse;
     # the vectors written are the same either way (benchmarks/bench_ingest.py --encoding).
     encoding_format: Literal["base64", "float"] = "base64"
@@ -77,7 +78,7 @@ def _read(path: Path) -> tuple[bytes, str]:
     return data, hashlib.sha256(data).hexdigest()
 
 
-async def _stored_file(
+async def stored_file(
     client: httpx.AsyncClient, file: InputFile, result: FileResult
 ) -> api.StoredFile:
     data, sha256 = await anyio.to_thread.run_sync(_read, file.path)
@@ -114,7 +115,7 @@ async def _ingest_file(
     client: httpx.AsyncClient, file: InputFile, params: dict[str, Any], model: ModelName
 ) -> FileResult:
     result = FileResult(file=file)
-    stored = await _stored_file(client, file, result)
+    stored = await stored_file(client, file, result)
     items = await _embedded_chunks(client, file, stored.id, params)
     if [item["index"] for item in items] != list(range(len(items))):
         raise ValueError("the server's chunk stream is incomplete or out of order")
@@ -200,7 +201,9 @@ def input_files(options: IngestOptions) -> list[InputFile] | None:
     except MissingPath as exc:
         log.error("%s", exc)
         return None
-    if options.output != STDOUT:  # an earlier OUT inside an input folder is not a document
+    if (
+        options.output and options.output != STDOUT
+    ):  # an earlier OUT inside an input folder is not a document
         out = Path(options.output).resolve()
         files = [f for f in files if f.path.resolve() != out]
     if not files:
@@ -239,6 +242,8 @@ async def ingest(options: IngestOptions, settings: Settings) -> Outcome:
     files = input_files(options)
     if files is None:
         return Outcome(EXIT_USAGE)
+    if options.vector_store is not None:
+        return await _into_store(options, settings, files)
     async with AsyncExitStack() as stack:
         try:  # before the model loads, so a bad -o fails at once
             output = stack.enter_context(open_output(options.output))
@@ -260,3 +265,30 @@ async def ingest(options: IngestOptions, settings: Settings) -> Outcome:
             output.commit()
     log_summary(summary, options.output, written)
     return Outcome(EXIT_FAILED if summary.failed else EXIT_OK, summary)
+
+
+async def _into_store(
+    options: IngestOptions, settings: Settings, files: list[InputFile]
+) -> Outcome:
+    from app.ingest.vector_store import fill_store, log_store_run
+
+    assert options.vector_store is not None
+    chunking = None
+    if options.chunk_capacity is not None:
+        sizes = {
+            "max_chunk_size_tokens": options.chunk_capacity,
+            "chunk_overlap_tokens": options.chunk_overlap,
+        }
+        chunking = {"type": "static", "static": sizes}
+    run = await fill_store(
+        settings,
+        files,
+        name=options.vector_store,
+        server=options.server,
+        concurrency=options.concurrency,
+        chunking=chunking,
+    )
+    if run is None:
+        return Outcome(EXIT_USAGE)
+    log_store_run(run, options.vector_store, len(files))
+    return Outcome(EXIT_FAILED if run.failed else EXIT_OK)
