@@ -80,7 +80,7 @@ class IndexQueue:
 
     async def _step(self) -> bool:
         """Claim and run one job; False when there was none."""
-        job = await self._claim()
+        job = await self.claim()
         if job is None:
             return False
         try:
@@ -91,7 +91,7 @@ class IndexQueue:
                 await store_failure(session, job, "server_error", "Indexing failed")
         return True
 
-    async def _claim(self) -> Job | None:
+    async def claim(self) -> Job | None:
         now = time.time_ns()
         stale = now - int(self.lease_seconds * 1e9)
         claimable = or_(
