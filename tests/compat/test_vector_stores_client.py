@@ -51,6 +51,9 @@ def test_openai_client_fills_polls_lists_and_searches_a_store(server: LiveServer
     best = results.data[0]
     assert best.file_id == file_ids[0] and best.filename == "paris.txt"
     assert "Seine" in best.content[0].text and 0 < best.score <= 1
+    # ragprep's provenance rides along as fields the client keeps.
+    assert best.model_extra is not None
+    assert best.model_extra["pages"] is None and best.model_extra["headings"] == []
 
     client.vector_stores.files.update(
         file_ids[1], vector_store_id=store.id, attributes={"kind": "licence"}
