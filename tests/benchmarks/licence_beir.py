@@ -48,3 +48,9 @@ def write_collection(folder: Path) -> int:
     (folder / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries) + "\n")
     (folder / "qrels" / "test.tsv").write_text("\n".join(qrels) + "\n")
     return len(queries)
+
+
+if __name__ == "__main__":  # python -m tests.benchmarks.licence_beir OUT_DIR
+    import sys
+
+    print(f"{write_collection(Path(sys.argv[1]))} queries written to {sys.argv[1]}")

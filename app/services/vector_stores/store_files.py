@@ -67,11 +67,12 @@ async def add_files(
     rows = {row.file_id: row for row in present}
     await end_read(session)
     now = time.time_ns()
-    for wanted, (capacity, overlap) in zip(files, sizes, strict=True):
+    for order, (wanted, (capacity, overlap)) in enumerate(zip(files, sizes, strict=True)):
         row = rows.get(wanted.file_id)
         if row is None:
             row = VectorStoreFileRow(store_id=store.id, file_id=wanted.file_id, usage_bytes=0)
-            row.created_at, row.created_ns = now // 1_000_000_000, now
+            # A nanosecond apart: lists page in the order the files were given.
+            row.created_at, row.created_ns = now // 1_000_000_000, now + order
             session.add(row)
             rows[wanted.file_id] = row
         row.batch_id = batch_id
