@@ -1,7 +1,8 @@
 """Exact dense search: each store's vectors as one float32 matrix in memory, ranked by a
-matrix-vector product (cosine: the vectors are unit length). Chosen by measurement
-(benchmarks/bench_vector_search.py): exact search meets the latency targets at 100k and 1M
-chunks on 2 cores, with recall 1.0 by construction.
+matrix-vector product (cosine: the vectors are unit length), recall 1.0 by construction.
+Measured (benchmarks/bench_vector_search.py, README): memory-mapping is no faster; the product
+is bound by memory bandwidth, so past about 100k chunks per store an approximate index would
+be needed to hold the latency targets on a 2-core machine.
 
 The database is the source of truth: the matrix is refreshed when the store's index_version
 (bumped in every transaction that adds or removes its chunks) differs from the one loaded, so
