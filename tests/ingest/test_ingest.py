@@ -35,11 +35,11 @@ from tests.extract import documents
 
 DOCS = DATA / "docs"
 RAGPREP = Path(sys.executable).with_name("ragprep")
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))  # NUL bytes: not text
+GIF = b"GIF89a\x01\x00\x01\x00" + bytes(range(256))  # an image format OCR does not take
 FIELDS: dict[str, type | tuple[type, ...]] = {"file_id": str, "filename": str, "path": str}
 FIELDS |= {"chunk_index": int, "start": int}
 FIELDS |= {"end": int, "tokens": int, "text": str, "model": str, "embedding": list}
-FIELDS |= {"pages": (list, type(None)), "headings": list}
+FIELDS |= {"pages": (list, type(None)), "headings": list, "ocr_pages": list}
 SUMMARY = re.compile(r"(?P<chunks>\d+) chunks, \d+ tokens, (?P<cached>\d+) cached chunks")
 
 
@@ -51,7 +51,7 @@ def make_folder(root: Path) -> Path:
     shutil.copy(DOCS / "gpl-3.txt", docs / "licenses" / "gnu" / "gpl-3.txt")
     shutil.copy(DOCS / "fastapi-readme.md", docs / "fastapi-readme.md")
     shutil.copy(DOCS / "paris.txt", docs / "notes" / "paris.txt")
-    (docs / "logo.png").write_bytes(PNG)
+    (docs / "logo.gif").write_bytes(GIF)
     (docs / "notes" / "blank.txt").write_text("  \n\t\n   \n")
     (docs / ".hidden.txt").write_text("hidden notes")
     (docs / ".cache" / "seen.md").write_text("# hidden folder")
@@ -136,7 +136,7 @@ def test_cold_run_writes_one_typed_line_per_chunk(cold: Cold) -> None:
         assert {c["filename"] for c in chunks} == {Path(path).name}
     assert cold.run.summary()[0] == len(lines)
     logs = "\n".join(cold.run.logs)
-    assert "logo.png: not a supported document format" in logs and "blank.txt: no text" in logs
+    assert "logo.gif: not a supported document format" in logs and "blank.txt: no text" in logs
     assert "hidden" not in logs and "seen.md" not in logs
 
 
