@@ -2,7 +2,7 @@
 
 Run from the repository root (needs pandoc, chromium, poppler-utils and tesseract-ocr):
 
-    python -m benchmarks.bench_ocr [--pages 6] [--rounds 3] [--dpi 150 300]
+    python -m benchmarks.bench_ocr [--pages 6] [--rounds 3] [--dpi 150 300] [--engines ...]
 
 The document is Debian's GPL-3 (as the extraction tests make it), printed to PDF by headless
 Chromium. Each page is rendered to a greyscale JPEG at each resolution (pdftoppm) and wrapped
@@ -151,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--pages", type=int, default=6, help="pages of the GPL to scan")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (median)")
     parser.add_argument("--dpi", type=int, nargs="+", default=[150, 300])
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(json.dumps(child(engine, Path(scan), int(dpi), Path(reference))))
         return
     has_rapidocr = importlib.util.find_spec("rapidocr_onnxruntime") is not None
-    engines = [e for e in ENGINES if e == "tesseract" or has_rapidocr]
+    engines = [e for e in args.engines if e == "tesseract" or has_rapidocr]
     print(f"machine: {machine()}")
     print(f"load average before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     with tempfile.TemporaryDirectory() as tmp:

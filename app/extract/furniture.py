@@ -30,8 +30,6 @@ _BARE = re.compile(
     r"^(?:page\s+)?[-\u2013\u2014\[(]?\s*(\d{1,4})\s*[-\u2013\u2014\])]?(?:\s*(?:of|/)\s*\d{1,4})?$"
 )
 _ROMAN = re.compile(r"^[-\u2013\u2014\[(]?\s*([ivxlc]{1,7})\s*[-\u2013\u2014\])]?$")
-_AT_START = re.compile(r"^(\d{1,4})\s+(\S.*)$")
-_AT_END = re.compile(r"^(.*\S)\s+(\d{1,4})$")
 _ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
 
 InMargin = Callable[[int, str], bool]
@@ -72,17 +70,14 @@ def drop_running_lines(
     edges = [_edges(lines) for lines in pages]
     running = _repeated(pages, edges)
     numbers = _PageNumbers(pages, edges, in_margin)
-    kept: list[list[str]] = []
-    for page, lines in enumerate(pages):
-        kept.append(
-            [
-                line
-                for i, line in enumerate(lines)
-                if i not in edges[page]
-                or not (_keys(line, page) & running or numbers.is_furniture(page, line))
-            ]
-        )
-    return kept
+
+    def furniture(page: int, line: str) -> bool:
+        return bool(running and _keys(line, page) & running) or numbers.is_furniture(page, line)
+
+    return [
+        [line for i, line in enumerate(lines) if i not in edges[page] or not furniture(page, line)]
+        for page, lines in enumerate(pages)
+    ]
 
 
 def _repeated(pages: list[list[str]], edges: list[set[int]]) -> set[tuple[str, int | None]]:
@@ -148,8 +143,10 @@ def _number(line: str) -> tuple[int, bool, str] | None:
         return int(bare.group(1)), False, ""
     if (roman := _ROMAN.match(text)) and (value := _roman(roman.group(1))):
         return value, True, ""
-    if start := _AT_START.match(text):
-        return int(start.group(1)), False, start.group(2)
-    if end := _AT_END.match(text):
-        return int(end.group(2)), False, end.group(1)
+    first, _, rest = text.partition(" ")  # (split, not a regex: this runs on every edge line)
+    if rest and first.isdigit() and len(first) <= 4:
+        return int(first), False, rest
+    head, _, last = text.rpartition(" ")
+    if head and last.isdigit() and len(last) <= 4:
+        return int(last), False, head
     return None
