@@ -19,7 +19,7 @@ import pytest
 from app.errors import UnprocessableDocument, UnsupportedMedia
 from app.extract import ExtractLimits, Extractor, extract_with
 from app.extract.base import Document, OcrOptions
-from tests.extract import documents
+from tests.extract import bombs, documents
 from tests.extract.conftest import Corpus
 
 LIMITS = ExtractLimits(seconds=300)
@@ -159,6 +159,17 @@ def test_images_are_documents_one_page_per_frame(
 def test_a_damaged_image_is_corrupt(scans: Scans, extractor: Extractor) -> None:
     with pytest.raises(UnprocessableDocument) as caught:
         _extract(extractor, scans.png[: len(scans.png) // 3], "cut.png", LIMITS)
+    assert caught.value.code == "corrupt_document"
+
+
+def test_an_image_bomb_is_refused_within_the_memory_limit(extractor: Extractor) -> None:
+    if shutil.which("tesseract") is None:
+        pytest.skip("needs tesseract (listed in .ci/apt-packages.txt)")
+    bomb = bombs.png_bomb(60000)
+    assert len(bomb) < 1 << 20
+    with pytest.raises(UnprocessableDocument) as caught:
+        _extract(extractor, bomb, "bomb.png", LIMITS)
+    # The worker's address-space cap holds for the tesseract it starts: the image is refused.
     assert caught.value.code == "corrupt_document"
 
 
