@@ -60,6 +60,54 @@ def test_short_documents_and_rare_lines_are_left_alone() -> None:
     assert all("Appendix" not in lines for lines in drop_running_lines(pages)[1:])
 
 
+def _numbered(pages: int, offset: int) -> list[list[str]]:
+    """A GNU-style book: heads with the page number (its index + offset) on alternate sides,
+    chapters whose first page has a bare number and a numbered heading."""
+    book = []
+    for index in range(pages):
+        number = index + offset
+        chapter = index // 3 + 1
+        if index % 3 == 0:
+            top = [str(number), f"{chapter} Chapter {chapter} begins"]
+        elif number % 2:
+            top = [f"Chapter {chapter}: Topic {chapter} {number}"]
+        else:
+            top = [f"{number} The Manual"]
+        body = [f"Body line {line} of page {index}, with {number * 10} items." for line in range(6)]
+        book.append([*top, *body])
+    return book
+
+
+def test_page_numbers_and_the_heads_carrying_them_go() -> None:
+    book = _numbered(12, offset=3)  # printed page 3 is the first page of the file
+    # As the PDF's text boxes tell it: the first line of each page stands apart at the top.
+    kept = drop_running_lines(book, lambda page, line: line == book[page][0])
+    for index, (lines, before) in enumerate(zip(kept, book, strict=True)):
+        chapter = index // 3 + 1
+        assert [line for line in before if line not in lines] == before[:1]
+        if index % 3 == 0:  # "2 Chapter 2 begins" under its page's bare number is a heading
+            assert lines[0] == f"{chapter} Chapter {chapter} begins"
+
+
+def test_without_positions_only_repeated_heads_and_bare_numbers_go() -> None:
+    book = _numbered(12, offset=3)
+    kept = drop_running_lines(book)
+    for index, (lines, before) in enumerate(zip(kept, book, strict=True)):
+        number = index + 3
+        if index % 3 == 0 or number % 2 == 0:  # a bare number; "8 The Manual" on even pages
+            assert lines == before[1:]
+        else:  # "Chapter 2: Topic 2 7" is printed on one page only: nothing says it is a head
+            assert lines == before
+
+
+def test_numbers_that_are_not_the_page_number_stay() -> None:
+    book = _numbered(12, offset=3)
+    for index, lines in enumerate(book):
+        lines.append(str(index * 7 % 13 + 40))  # bare numbers at the bottom, out of step
+    kept = drop_running_lines(book)
+    assert all(lines[-1] == str(index * 7 % 13 + 40) for index, lines in enumerate(kept))
+
+
 @pytest.fixture(scope="module")
 def manual(tmp_path_factory: pytest.TempPathFactory) -> Path:
     missing = [tool for tool in ("texi2pdf", "pdftotext") if shutil.which(tool) is None]
