@@ -1,7 +1,7 @@
 """vector stores: stores, their files (and indexing jobs), batches, searchable chunks
 
 Revision ID: 0004v
-Revises: 0003
+Revises: 0004o
 Create Date: 2026-12-02 13:30:00
 
 BM25 needs a full-text index beside the chunks: on SQLite an FTS5 table over
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004v"
-down_revision = "0003"
+down_revision = "0004o"
 branch_labels = None
 depends_on = None
 
