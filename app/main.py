@@ -75,7 +75,11 @@ def _services(
     metrics: Metrics,
 ) -> Services:
     documents = DocumentStore(
-        files=store, extractor=extractor, limits=extract_limits(settings), metrics=metrics
+        files=store,
+        extractor=extractor,
+        limits=extract_limits(settings),
+        metrics=metrics,
+        failures=settings.failed_documents,
     )
     cl100k = TiktokenTokenizer(window=catalog.get(None).window)
     return Services(
@@ -87,7 +91,13 @@ def _services(
         embedding_cache=EmbeddingCache(enabled=settings.embedding_cache, metrics=metrics),
         metrics=metrics,
         documents=documents,
-        chunk_store=ChunkStore(files=store, documents=documents, cl100k=cl100k, metrics=metrics),
+        chunk_store=ChunkStore(
+            files=store,
+            documents=documents,
+            cl100k=cl100k,
+            metrics=metrics,
+            timeout=settings.chunk_timeout,
+        ),
     )
 
 
@@ -113,7 +123,8 @@ def _lifespan(settings: Settings, metrics: Metrics) -> Lifespan:
                 await store.sweep_orphans(session=session)
             catalog = await anyio.to_thread.run_sync(load_catalog, settings, metrics)
             stack.push_async_callback(anyio.to_thread.run_sync, catalog.stop)
-            extractor = Extractor()  # its worker process starts on the first PDF/HTML/DOCX
+            # Worker processes start on the first PDF/HTML/Office document.
+            extractor = Extractor(workers=settings.extract_workers)
             stack.callback(extractor.close)
             app.state.services = _services(
                 settings, store, session_factory, catalog, extractor, metrics

@@ -36,8 +36,18 @@ async def tokenize(
 
 
 @router.post("/detokenize", response_model=DetokenizeResponse, responses=error_responses(400, 404))
-async def detokenize(request: DetokenizeRequest, catalog: CatalogDep) -> DetokenizeResponse:
+async def detokenize(
+    request: DetokenizeRequest, catalog: CatalogDep, services: ServicesDep
+) -> DetokenizeResponse:
     model = catalog.get(request.model)
+    max_ids = services.settings.max_request_tokens
+    # check_cancelled raises in the thread once this task is cancelled (CancelOnDisconnect
+    # cancels it when the client leaves), so a gone client's ids are not decoded on.
     return await anyio.to_thread.run_sync(
-        lambda: detokenize_ids(tokens=request.tokens, model=model)
+        lambda: detokenize_ids(
+            tokens=request.tokens,
+            model=model,
+            max_ids=max_ids,
+            check=anyio.from_thread.check_cancelled,
+        )
     )

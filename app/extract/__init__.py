@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from app.extract.base import Document, ExtractLimits, Heading
+from app.extract.base import Document, ExtractLimits, Heading, check_text_size
 from app.extract.detect import Kind, detect
 from app.extract.text import markdown_headings, text_document
 from app.extract.worker import Extractor
@@ -49,5 +49,5 @@ def extract_with(
 ) -> Document:
     kind = detect(data, filename=filename)
     if kind in (Kind.TEXT, Kind.MARKDOWN):
-        return text_document(data, filename=filename)
+        return check_text_size(text_document(data, filename=filename), filename, limits)
     return extractor.run(kind, data, filename=filename, limits=limits)

@@ -9,7 +9,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from app.errors import UnprocessableDocument
-from app.extract.base import Document, Heading, corrupt_document
+from app.extract.base import Document, ExtractLimits, Heading, TextBudget, corrupt_document
 from app.extract.furniture import drop_running_lines
 from app.extract.paragraphs import with_paragraph_breaks
 from app.extract.text import join_pages
@@ -26,10 +26,11 @@ _LINE_END_HYPHEN = re.compile("[\u00ad\u2010]\n(?=[a-z\u00df-\u00ff])")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def extract_pdf(data: bytes, *, filename: str) -> Document:
+def extract_pdf(data: bytes, *, filename: str, limits: ExtractLimits) -> Document:
     pdf = _open(data, filename=filename)
+    budget = TextBudget(limits, filename)
     try:
-        pages = drop_running_lines([_page_lines(pdf, i) for i in range(len(pdf))])
+        pages = drop_running_lines([_page_lines(pdf, i, budget) for i in range(len(pdf))])
         text, spans = join_pages(with_paragraph_breaks(lines) for lines in pages)
         if not text.strip():
             raise _error(
@@ -60,7 +61,7 @@ def _open(data: bytes, *, filename: str) -> pdfium.PdfDocument:
         ) from exc
 
 
-def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[str]:
+def _page_lines(pdf: pdfium.PdfDocument, index: int, budget: TextBudget) -> list[str]:
     page = pdf[index]
     try:
         textpage = page.get_textpage()
@@ -70,7 +71,7 @@ def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[str]:
             textpage.close()
     finally:
         page.close()
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    text = budget.take(raw).replace("\r\n", "\n").replace("\r", "\n")
     text = _HARD_HYPHEN_MARKS.sub("-", _HYPHEN_MARKS.sub("", text))
     text = _LINE_END_HYPHEN.sub("", text)
     return _CONTROL.sub("", text).split("\n")

@@ -22,7 +22,13 @@ from app.extract import EXTRACTOR_VERSION
 from app.extract.base import Document
 from app.observability.metrics import Metrics
 from app.schemas.chunks import ChunkingOptions, SizingTokenizer
-from app.services.chunking import Chunk, checked_sizes, has_text, split_text
+from app.services.chunking import (
+    Chunk,
+    ChunkingTimeout,
+    checked_sizes,
+    has_text,
+    split_text,
+)
 from app.services.chunking_strategy import sizes_of
 from app.services.documents import DocumentStore, FileRef
 from app.services.files import FileStore
@@ -64,11 +70,13 @@ class ChunkStore:
         documents: DocumentStore,
         cl100k: Tokenizer,
         metrics: Metrics | None = None,
+        timeout: float = 120.0,
     ) -> None:
         self.files = files
         self.documents = documents
         self.cl100k = cl100k
         self.metrics = metrics
+        self.timeout = timeout  # seconds one split may take
         self._flights: SingleFlight[list[Chunk]] = SingleFlight()
 
     async def chunk(
@@ -124,9 +132,20 @@ class ChunkStore:
             )
         sizer = self.cl100k if params.tokenizer == "cl100k_base" else None
         started = time.perf_counter()
-        chunks = await anyio.to_thread.run_sync(
-            lambda: split_document(document, params, key.capacity, sizer)
-        )
+        try:
+            chunks = await anyio.to_thread.run_sync(
+                lambda: split_document(
+                    document, params, key.capacity, sizer, time.monotonic() + self.timeout
+                )
+            )
+        except ChunkingTimeout as exc:
+            raise UnprocessableDocument(
+                f"File '{file.filename}' ({file.id}) took longer than the {self.timeout:g} s "
+                f"chunking limit ({exc.done:,} of {exc.total:,} characters split); split it "
+                "into smaller files",
+                param="id",
+                code="chunking_timeout",
+            ) from exc
         if self.metrics is not None:
             elapsed = time.perf_counter() - started
             self.metrics.chunking_seconds.labels(params.model.name).observe(elapsed)
@@ -155,7 +174,11 @@ def for_route(exc: ServiceError, file_param: str) -> ServiceError:
 
 
 def split_document(
-    document: Document, params: ChunkParams, capacity: int, sizer: Tokenizer | None
+    document: Document,
+    params: ChunkParams,
+    capacity: int,
+    sizer: Tokenizer | None,
+    deadline: float | None = None,
 ) -> list[Chunk]:
     """The document's chunks, each placed on its pages and under its section path."""
     chunks = split_text(
@@ -165,6 +188,7 @@ def split_document(
         overlap=params.overlap,
         markdown=document.markdown,
         sizing_tokenizer=sizer,
+        deadline=deadline,
     )
     locator = Locator(document)
     placed = []

@@ -231,7 +231,9 @@ def _work(text: str, model_tokenizer: Tokenizer) -> tuple[int, list[Chunk]]:
 
 
 @pytest.mark.parametrize(
-    "unit", ["x", "ACGT", "1,", "x\u0301", "中文字"], ids=["x", "fasta", "digits", "comb", "cjk"]
+    "unit",
+    ["x", "ACGT", "1,", "x\u0301", "中文字", "lorem ipsum dolor sit amet "],
+    ids=["x", "fasta", "digits", "comb", "cjk", "words"],
 )
 def test_runs_without_break_points_cost_linear_work(unit: str, model_tokenizer: Tokenizer) -> None:
     # Deterministic: the characters measured, not seconds. Quadratic work would grow 16x for a
