@@ -3,6 +3,7 @@ nothing; a failed document is remembered by its bytes; extraction workers run si
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from app.config import Settings
@@ -53,3 +54,18 @@ async def test_a_failed_document_is_remembered_by_its_bytes(settings: Settings) 
         assert "'again.pdf'" in repeated.json()["error"]["message"]
         assert "broken.pdf" not in repeated.json()["error"]["message"]
         assert services.documents.extractions == 1  # answered from memory, not parsed again
+
+
+async def test_one_slow_document_does_not_hold_the_others(settings: Settings) -> None:
+    # One worker served every document in turn: a small HTML file waited 50 s behind a
+    # hostile e-book. 27 MB of navigation take the HTML converter seconds (to drop them all).
+    slow_html = b"<nav>" + b"<p>word</p>" * 2_500_000 + b"</nav><p>The page.</p>"
+    async with app_and_client(settings) as (_, client):
+        slow = await upload_doc(client, "slow.html", slow_html)
+        small = await upload_doc(client, "small.html", b"<h1>Small</h1><p>A small page.</p>")
+        slow_task = asyncio.create_task(client.post("/v1/chunks", json={"id": slow}))
+        await asyncio.sleep(0.5)  # the slow one is in a worker by now
+        answer = await client.post("/v1/chunks", json={"id": small})
+        assert answer.status_code == 200, answer.text
+        assert not slow_task.done(), "the small document waited for the slow one"
+        assert (await slow_task).status_code == 200
