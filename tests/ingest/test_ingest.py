@@ -251,7 +251,8 @@ def test_a_failed_file_exits_1_and_keeps_the_old_output(
     (out := tmp_path / "out.jsonl").write_text("previous run\n")
     assert ingest(out, docs, *storage(settings)).code == 1
     # Its size is checked before it is read, as the server would answer 413.
-    assert re.search(r"failed .*gpl-3\.txt: larger than the upload limit \(35,\d+ bytes", caplog.text)
+    too_large = r"failed .*gpl-3\.txt: larger than the upload limit \(35,\d+ bytes"
+    assert re.search(too_large, caplog.text)
     assert "empty.txt: empty file" in caplog.text
     assert out.read_text() == "previous run\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "small", "storage"]
