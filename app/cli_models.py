@@ -16,7 +16,7 @@ log = logging.getLogger("ragprep")
 def _prepare(args: argparse.Namespace, settings: Settings) -> int:
     from app.registry.prepare import prepare_default
 
-    prepared = prepare_default(settings.models_dir)
+    prepared = prepare_default(settings.models_dir, weight_type=settings.default_weight_type)
     state = "built" if prepared.built else "already built"
     print(f"default model {state}: {prepared.path} ({prepared.weight_type}: {prepared.reason})")
     return 0
