@@ -3,6 +3,8 @@ inputs against the context window before embedding (as TEI's /tokenize allows)."
 
 from __future__ import annotations
 
+import threading
+
 import anyio
 from fastapi import APIRouter
 
@@ -41,13 +43,22 @@ async def detokenize(
 ) -> DetokenizeResponse:
     model = catalog.get(request.model)
     max_ids = services.settings.max_request_tokens
-    # check_cancelled raises in the thread once this task is cancelled (CancelOnDisconnect
-    # cancels it when the client leaves), so a gone client's ids are not decoded on.
-    return await anyio.to_thread.run_sync(
-        lambda: detokenize_ids(
-            tokens=request.tokens,
-            model=model,
-            max_ids=max_ids,
-            check=anyio.from_thread.check_cancelled,
+    gone = threading.Event()
+
+    def check() -> None:
+        if gone.is_set():
+            raise ClientGone
+
+    # CancelOnDisconnect cancels this task when the client leaves; the await then returns at
+    # once but the thread would decode on (anyio's check_cancelled does not see a plain task
+    # cancel), so the thread checks this flag instead.
+    try:
+        return await anyio.to_thread.run_sync(
+            lambda: detokenize_ids(tokens=request.tokens, model=model, max_ids=max_ids, check=check)
         )
-    )
+    finally:
+        gone.set()
+
+
+class ClientGone(Exception):
+    """Raised in the decoding thread once its request has been cancelled; nobody awaits it."""
