@@ -248,6 +248,23 @@ async def _stored(session: AsyncSession, key: _Key) -> list[Chunk] | None:
     return chunks or None
 
 
+_SAVE_SLICE = 256
+
+
+def _chunk_row(set_id: int, c: Chunk) -> dict[str, object]:
+    return {
+        "set_id": set_id,
+        "index": c.index,
+        "start": c.start,
+        "end": c.end,
+        "tokens": c.tokens,
+        "text": c.text,
+        "page_first": c.pages[0] if c.pages else None,
+        "page_last": c.pages[1] if c.pages else None,
+        "headings": json.dumps(c.headings, ensure_ascii=False),
+    }
+
+
 async def _save(session: AsyncSession, key: _Key, chunks: list[Chunk]) -> bool:
     """Store the chunk set; False if a concurrent request or delete got in first."""
     chunk_set = ChunkSetRow(
@@ -261,25 +278,14 @@ async def _save(session: AsyncSession, key: _Key, chunks: list[Chunk]) -> bool:
     session.add(chunk_set)
     try:
         await session.flush()
-        # One executemany, not an ORM object per chunk: that bookkeeping would run on the
-        # event loop, for as many chunks as a large file has.
-        await session.execute(
-            insert(ChunkRow),
-            [
-                {
-                    "set_id": chunk_set.id,
-                    "index": c.index,
-                    "start": c.start,
-                    "end": c.end,
-                    "tokens": c.tokens,
-                    "text": c.text,
-                    "page_first": c.pages[0] if c.pages else None,
-                    "page_last": c.pages[1] if c.pages else None,
-                    "headings": json.dumps(c.headings, ensure_ascii=False),
-                }
-                for c in chunks
-            ],
-        )
+        # Executemany, not an ORM object per chunk: that bookkeeping would run on the event
+        # loop, for as many chunks as a large file has. In slices, one transaction: building
+        # 5,000 rows' parameters in one call held the loop for 0.5 s (8 MB of text).
+        for start in range(0, len(chunks), _SAVE_SLICE):
+            await session.execute(
+                insert(ChunkRow),
+                [_chunk_row(chunk_set.id, c) for c in chunks[start : start + _SAVE_SLICE]],
+            )
         await session.commit()
     except IntegrityError:
         # Another process stored the same chunks first, or the file was deleted meanwhile
