@@ -15,7 +15,7 @@ from tqdm import tqdm
 from app.config import Settings
 from app.ingest import client as api
 from app.ingest.report import FileResult
-from app.ingest.walk import InputFile
+from app.ingest.walk import FileTooLarge, InputFile, SkipFile
 from app.registry.specs import RegistryError
 from app.services.storage_lock import StorageInUse
 
@@ -59,19 +59,26 @@ async def find_or_create(client: httpx.AsyncClient, name: str) -> str:
 
 
 async def _upload_all(
-    client: httpx.AsyncClient, files: list[InputFile], concurrency: int, run: StoreRun
+    client: httpx.AsyncClient,
+    files: list[InputFile],
+    options: tuple[int, int],
+    run: StoreRun,
 ) -> dict[str, InputFile]:
     """Each file's stored id (an identical stored file is reused); failures are recorded."""
     from app.ingest.run import stored_file
 
+    concurrency, max_bytes = options
     limit = asyncio.Semaphore(concurrency)
     found: dict[str, InputFile] = {}
 
     async def one(file: InputFile) -> None:
         async with limit:
             try:
-                stored = await stored_file(client, file, FileResult(file=file))
-            except (api.ApiError, httpx.TransportError, OSError) as exc:
+                stored = await stored_file(client, file, FileResult(file=file), max_bytes)
+            except SkipFile as exc:  # not a regular file: passed over, as -o runs do
+                run.skipped.append((file.display, str(exc)))
+                return
+            except (api.ApiError, httpx.TransportError, OSError, FileTooLarge) as exc:
                 run.failed.append((file.display, str(exc)))
                 return
             found[stored.id] = file
@@ -124,13 +131,14 @@ async def fill_store(
     name: str,
     server: str | None,
     concurrency: int,
+    max_file_bytes: int,
     chunking: dict[str, Any] | None,
 ) -> StoreRun | None:
     """None (logged) when the run cannot start: a store named NAME filled from `files`."""
     try:
         async with api.open_client(settings, server) as client:
             run = StoreRun(store_id=await find_or_create(client, name))
-            stored = await _upload_all(client, files, concurrency, run)
+            stored = await _upload_all(client, files, (concurrency, max_file_bytes), run)
             ids = list(stored)
             batch_ids = []
             for start in range(0, len(ids), BATCH):
