@@ -34,7 +34,7 @@ Order = Literal["asc", "desc"]
 POLL_AFTER_MS = "250"
 
 
-@router.post("/files", response_model=VectorStoreFile, responses=error_responses(400, 404))
+@router.post("/files", response_model=VectorStoreFile, responses=error_responses(400, 404, 413))
 async def add_file(
     request: FileCreate,
     store: VectorStoreDep,
@@ -75,7 +75,7 @@ async def retrieve_file(
 
 
 @router.post(
-    "/files/{file_id}", response_model=VectorStoreFile, responses=error_responses(400, 404)
+    "/files/{file_id}", response_model=VectorStoreFile, responses=error_responses(400, 404, 413)
 )
 async def update_file(
     file_id: str, request: FileUpdate, store: VectorStoreDep, session: SessionDep
@@ -105,7 +105,9 @@ async def file_content(file_id: str, store: VectorStoreDep, session: SessionDep)
 
 
 @router.post(
-    "/file_batches", response_model=VectorStoreFileBatch, responses=error_responses(400, 404)
+    "/file_batches",
+    response_model=VectorStoreFileBatch,
+    responses=error_responses(400, 404, 413),
 )
 async def create_batch(
     request: BatchCreate,

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/vector_stores", tags=["vector stores"])
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
-@router.post("", response_model=VectorStore, responses=error_responses(400, 404))
+@router.post("", response_model=VectorStore, responses=error_responses(400, 404, 413))
 async def create_store(
     request: StoreCreate, session: SessionDep, catalog: CatalogDep, services: ServicesDep
 ) -> VectorStore:
@@ -69,7 +69,9 @@ async def retrieve_store(store: VectorStoreDep, session: SessionDep) -> VectorSt
     return await stores.wire_one(session, store)
 
 
-@router.post("/{vector_store_id}", response_model=VectorStore, responses=error_responses(400, 404))
+@router.post(
+    "/{vector_store_id}", response_model=VectorStore, responses=error_responses(400, 404, 413)
+)
 async def update_store(
     request: StoreUpdate, store: VectorStoreDep, session: SessionDep
 ) -> VectorStore:
@@ -93,7 +95,7 @@ async def delete_store(
 @router.post(
     "/{vector_store_id}/search",
     response_model=SearchPage,
-    responses=error_responses(400, 404, 429),
+    responses=error_responses(400, 404, 413, 429),
 )
 async def search_store(
     request: SearchRequest, store: VectorStoreDep, session: SessionDep, services: ServicesDep
