@@ -19,6 +19,9 @@ def _prepare(args: argparse.Namespace, settings: Settings) -> int:
     prepared = prepare_default(settings.models_dir)
     state = "built" if prepared.built else "already built"
     print(f"default model {state}: {prepared.path} ({prepared.weight_type}: {prepared.reason})")
+    if prepared.engine is not None:
+        engine = prepared.engine
+        print(f"served with {engine.backend} {engine.precision}: {engine.reason}")
     return 0
 
 

@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.engine.llama import LlamaTokenizer
 from app.main import create_app
-from app.registry.prepare import prepare_default_model
+from app.registry.prepare import packaged_default_weights, prepare_default_model
+from app.registry.prepare_engine import ensure_ir
 from app.registry.specs import OutType
 from app.registry.stamp import read_stamp
 from tests import pg
@@ -40,6 +41,12 @@ def another_weight_type(gguf: Path) -> OutType:
     type is measured per machine (`models prepare`), so it may be f32 as well as f16."""
     stamp = read_stamp(gguf)
     return "f16" if stamp is not None and stamp.weight_type == "f32" else "f32"
+
+
+@pytest.fixture(scope="session")
+def default_ir(default_gguf: Path) -> Path:
+    """The default model's OpenVINO IR (f32 weights), built from the packaged safetensors."""
+    return ensure_ir(default_gguf.with_suffix(".xml"), packaged_default_weights())
 
 
 @pytest.fixture(scope="session")

