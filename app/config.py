@@ -50,6 +50,19 @@ class Settings(BaseSettings):
         default=True,
         description="Build the default GGUF from the packaged weights at start-up if missing.",
     )
+    default_weight_type: Literal["f16", "bf16", "f32"] | None = Field(
+        default=None,
+        description="Pin the default model's GGUF weight type (f16, bf16 or f32), over its "
+        "YAML's `weight_type`; unset: `models prepare` measures them and keeps the fastest "
+        "that meets its fidelity bound (app/registry/fidelity.py).",
+    )
+    default_engine: Literal["llama", "openvino-bf16", "openvino-f32"] | None = Field(
+        default=None,
+        description="Pin the engine of the default model (when its YAML leaves the choice to "
+        "`models prepare`, backend: sentencetransformers): llama (llama.cpp on the GGUF), "
+        "openvino-bf16 or openvino-f32; unset: prepare measures them and keeps the fastest that "
+        "meets its fidelity bound. The choice is stamped and kept until the GGUF is rebuilt.",
+    )
     # Measured (issue 12, 2-core EPYC): two contexts of one thread each decode 6.2-6.7k tokens/s
     # against 4.2-4.6k for one context of two threads; ggml's per-op thread sync dominates at
     # MiniLM's size, so independent contexts scale better than threads within one.

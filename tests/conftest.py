@@ -32,8 +32,41 @@ AppRunner = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 @pytest.fixture(scope="session")
 def default_gguf() -> Path:
-    """The default model, built from the packaged weights once (a no-op after `make test`)."""
-    return prepare_default_model(MODELS)
+    """The default model, built from the packaged weights once (a no-op after `make test`), in
+    the type `models prepare` measured fastest here, or the one RAGPREP_DEFAULT_WEIGHT_TYPE pins:
+    the whole suite must pass with each (see the README's Development section)."""
+    settings = Settings()
+    return prepare_default_model(MODELS, settings.default_weight_type, settings.default_engine)
+
+
+@pytest.fixture(scope="session")
+def default_fidelity(default_gguf: Path) -> float:
+    """The contract's bound for the type the default model was built in."""
+    from app.registry.fidelity import min_cosine
+
+    stamp = read_stamp(default_gguf)
+    assert stamp is not None and stamp.weight_type, default_gguf
+    return min_cosine(stamp.weight_type)
+
+
+@pytest.fixture(scope="session")
+def gguf_of_type(tmp_path_factory: pytest.TempPathFactory) -> Callable[[OutType], Path]:
+    """The default model converted to a given weight type, once per session per type, from the
+    packaged weights: whatever type this CPU prefers, every type gets tested."""
+    from app.registry.convert import convert_hf_to_gguf
+    from app.registry.prepare import packaged_default_weights
+
+    folder = tmp_path_factory.mktemp("weight-types")
+    built: dict[OutType, Path] = {}
+
+    def get(kind: OutType) -> Path:
+        if kind not in built:
+            built[kind] = convert_hf_to_gguf(
+                src=packaged_default_weights(), dst=folder / f"{kind}.gguf", outtype=kind
+            )
+        return built[kind]
+
+    return get
 
 
 def another_weight_type(gguf: Path) -> OutType:

@@ -26,3 +26,12 @@ def test_every_setting_is_documented() -> None:
 
 def test_no_placeholders_are_left() -> None:
     assert not re.search(r"^[A-Z_]{6,}$", README, flags=re.M)
+
+
+def test_the_fidelity_table_is_the_contract() -> None:
+    """Each weight type's bound in the README is the one prepare and the tests enforce."""
+    from app.registry.fidelity import FLOOR, MIN_COSINE
+
+    rows = dict(re.findall(r"^\| (f32|f16|bf16|q8_0|q4_0) \| ([0-9.]+) \|", README, flags=re.M))
+    assert {kind: float(bound) for kind, bound in rows.items()} == dict(MIN_COSINE)
+    assert f"cosine ≥ {FLOOR} in every\nweight type `models prepare` may pick" in README

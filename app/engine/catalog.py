@@ -223,7 +223,9 @@ def load_catalog(settings: Settings, metrics: Metrics | None = None) -> ModelCat
 def _servable_specs(settings: Settings) -> list[ModelSpec]:
     """The default model prepared, then every model models/ declares (a broken one raises)."""
     if settings.prepare_default_model:
-        prepare_default_model(settings.models_dir)
+        prepare_default_model(
+            settings.models_dir, settings.default_weight_type, settings.default_engine
+        )
     specs = discover(settings.models_dir)
     if not specs:
         raise RegistryError(f"no embedding models found in {settings.models_dir}")
@@ -241,7 +243,9 @@ def load_one(settings: Settings, name: str | None) -> ModelCatalog:
 def load_survey(settings: Settings) -> tuple[ModelCatalog, list[Unloaded]]:
     """Like load_catalog, but a model that fails is reported with its reason, not raised."""
     if settings.prepare_default_model:
-        prepare_default_model(settings.models_dir)
+        prepare_default_model(
+            settings.models_dir, settings.default_weight_type, settings.default_engine
+        )
     found = survey(settings.models_dir)
     return _load_all(found.specs, settings, failed=found.unloaded), found.unloaded
 

@@ -37,16 +37,22 @@ def amx_build() -> bool:
     return b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
 
 
-def _load_model(path: Path, *, vocab_only: bool) -> _internals.LlamaModel:
-    # llama-cpp-python prints llama.cpp's log to stderr unless its logger is quieted, which
-    # llama_cpp.Llama(verbose=False) does and the low-level API we use does not.
-    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
-    params = llama_cpp.llama_model_default_params()
+def model_params(*, vocab_only: bool, amx: bool) -> llama_cpp.llama_model_params:
+    """llama.cpp load parameters; `amx`: whether this build would repack for Intel AMX."""
+    params: llama_cpp.llama_model_params = llama_cpp.llama_model_default_params()
     params.vocab_only = vocab_only
     # On AMX machines llama.cpp repacks Q4_0/Q8_0/K-quant weights into an AMX buffer whose
     # matmul segfaults on the first encode (seen here with Q8_0 MiniLM; ggml-org/llama.cpp#20824,
     # unfixed). Without the extra buffers the plain CPU kernels run them, correctly.
-    params.use_extra_bufts = not amx_build()
+    params.use_extra_bufts = not amx
+    return params
+
+
+def _load_model(path: Path, *, vocab_only: bool) -> _internals.LlamaModel:
+    # llama-cpp-python prints llama.cpp's log to stderr unless its logger is quieted, which
+    # llama_cpp.Llama(verbose=False) does and the low-level API we use does not.
+    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+    params = model_params(vocab_only=vocab_only, amx=amx_build())
     try:
         return _internals.LlamaModel(path_model=str(path), params=params, verbose=False)
     except ValueError as exc:

@@ -18,18 +18,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from app.registry.fidelity import keeps_contract, min_cosine
 from app.registry.specs import Backend, OutType, Precision
-from app.registry.weight_type import ROUNDS, load_reference, min_cosine
+from app.registry.weight_type import ROUNDS, load_reference, worst_cosine
 
 log = logging.getLogger(__name__)
 
 Embed = Callable[[list[list[int]]], npt.NDArray[np.float32]]
-# Minimum cosine against sentence-transformers per precision (issue 19's contract).
-MIN_COSINE = {"f32": 0.99999, "f16": 0.99999, "bf16": 0.9999}
-
-
-def min_cosine_for(precision: str) -> float:
-    return MIN_COSINE[precision]
 
 
 @dataclass(frozen=True)
@@ -41,12 +36,12 @@ class EngineMeasurement:
 
     @property
     def faithful(self) -> bool:
-        return self.min_cosine >= min_cosine_for(self.precision)
+        return keeps_contract(self.precision, self.min_cosine)
 
     def __str__(self) -> str:
         return (
             f"{self.backend} {self.precision} {self.tokens_per_second:,.0f} tokens/s "
-            f"(min cosine {self.min_cosine:.6f})"
+            f"(min cosine {self.min_cosine:.6f}, bound {min_cosine(self.precision)})"
         )
 
 
@@ -131,7 +126,7 @@ def _time(
             started = time.perf_counter()
             vectors = embed(sequences)
             timings[key].append(time.perf_counter() - started)
-            cosines[key] = min_cosine(vectors, expected)
+            cosines[key] = worst_cosine(vectors, expected)
     tokens = sum(len(s) + 2 for s in sequences)
     return [
         EngineMeasurement(backend, precision, tokens / statistics.median(times), cosines[key])

@@ -43,7 +43,9 @@ parameters:
 context_size: 512
 normalize: true
 # Weight type of the GGUF: unset, `ragprep models prepare` measures f16, bf16 and f32 on this
-# machine and keeps the fastest one with cosine >= 0.9999; set f16, bf16 or f32 to pin it.
+# machine and keeps the fastest one that meets its fidelity bound (app/registry/fidelity.py:
+# f32/f16 cosine >= 0.99999, bf16 >= 0.9999); set f16, bf16 or f32 to pin it (or set
+# RAGPREP_DEFAULT_WEIGHT_TYPE, which overrides this line).
 # weight_type: bf16
 aliases:
   - all-MiniLM-L6-v2-ggml-model-f16
@@ -80,37 +82,62 @@ def _default_target(config: Path) -> tuple[Path, OutType | None]:
     return config.parent / model, weight_type_of(raw, config)
 
 
-def prepare_default(models_dir: Path) -> Prepared:
+def prepare_default(
+    models_dir: Path, *, weight_type: OutType | None = None, engine: str | None = None
+) -> Prepared:
     """Write the default YAML if absent, build its GGUF once in the weight type measured fastest
-    here (or pinned), then its engine: see prepare_engine. Stamped files are kept as they are."""
+    here, or pinned (`weight_type`, else the YAML's; checked against its own fidelity bound),
+    then its engine (`engine` pins it: llama, openvino-bf16, openvino-f32; see prepare_engine).
+    Stamped files are kept without re-reading them."""
     models_dir.mkdir(parents=True, exist_ok=True)
     config = models_dir / f"{DEFAULT_MODEL_NAME}.yaml"
     if not config.exists():
         config.write_text(DEFAULT_CONFIG, encoding="utf-8")
-    gguf = _prepare_gguf(models_dir, config)
+    gguf = _prepare_gguf(config, weight_type)
     kind = gguf.weight_type
     assert kind in OUTTYPES
     decision = decide_default_engine(
-        config, gguf.path, packaged_default_weights, weight_type=kind
+        config, gguf.path, packaged_default_weights, weight_type=kind, pin=engine
     )
     return dataclasses.replace(gguf, engine=decision)
 
 
-def _prepare_gguf(models_dir: Path, config: Path) -> Prepared:
-    target, pin = _default_target(config)
+def _prepare_gguf(config: Path, weight_type: OutType | None) -> Prepared:
+    models_dir = config.parent
+    target, yaml_pin = _default_target(config)
+    pin = weight_type or yaml_pin
     stamp = read_stamp(target)
     if stamp is not None and stamp.weight_type and pin in (None, stamp.weight_type):
         return Prepared(target, stamp.weight_type, stamp.reason, built=False)
     weights = packaged_default_weights()
     if pin is not None:
-        weight_type, reason = pin, f"pinned by weight_type in {config.name}"
-        log.info("building %s (%s) from the packaged weights: %s", target, weight_type, reason)
-        _convert(weights, target, weight_type)
+        where = "RAGPREP_DEFAULT_WEIGHT_TYPE" if weight_type else f"weight_type in {config.name}"
+        reason = _build_pinned(weights, target, pin, where)
+        weight_type = pin
     else:
         weight_type, reason = _keep_fastest(weights, target)
     write_stamp(target, weight_type=weight_type, reason=reason)
     _remove_legacy(models_dir, target)
     return Prepared(target, weight_type, reason, built=True)
+
+
+def _build_pinned(weights: Path, target: Path, pin: OutType, where: str) -> str:
+    """Convert to the pinned type beside the target, check it against its fidelity bound, and
+    only then move it into place: a pin that breaks the contract leaves the old file alone."""
+    from app.registry.fidelity import keeps_contract, min_cosine
+    from app.registry.weight_type import fidelity_of
+
+    log.info("building %s (%s) from the packaged weights, pinned by %s", target, pin, where)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".weight-types-") as tmp:
+        candidate = _convert(weights, Path(tmp) / target.name, pin)
+        measured = fidelity_of(candidate, pin).min_cosine
+        if not keeps_contract(pin, measured):
+            raise RegistryError(
+                f"{pin} (pinned by {where}) reached min cosine {measured:.6f} against the "
+                f"reference vectors, below its bound {min_cosine(pin)}; pin another type"
+            )
+        os.replace(candidate, target)
+    return f"pinned by {where} (min cosine {measured:.6f}, bound {min_cosine(pin)})"
 
 
 def _keep_fastest(weights: Path, target: Path) -> tuple[OutType, str]:
@@ -128,8 +155,10 @@ def _keep_fastest(weights: Path, target: Path) -> tuple[OutType, str]:
     return choice.weight_type, choice.reason
 
 
-def prepare_default_model(models_dir: Path) -> Path:
-    return prepare_default(models_dir).path
+def prepare_default_model(
+    models_dir: Path, weight_type: OutType | None = None, engine: str | None = None
+) -> Path:
+    return prepare_default(models_dir, weight_type=weight_type, engine=engine).path
 
 
 def _remove_legacy(models_dir: Path, target: Path) -> None:

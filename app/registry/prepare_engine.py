@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.registry.specs import (
+    PRECISIONS,
     Backend,
     ModelSpec,
     OutType,
@@ -109,24 +110,46 @@ def engine_for(spec: ModelSpec) -> EngineDecision:
 
 
 def decide_default_engine(
-    config: Path, gguf: Path, weights: Callable[[], Path], *, weight_type: OutType
+    config: Path,
+    gguf: Path,
+    weights: Callable[[], Path],
+    *,
+    weight_type: OutType,
+    pin: str | None = None,
 ) -> EngineDecision:
     """For the default model: build the IR if OpenVINO may serve it, and measure when the YAML
-    leaves the choice to this machine; a measured choice already stamped is kept."""
+    leaves the choice to this machine (unless `pin`, RAGPREP_DEFAULT_ENGINE, names it); a
+    choice already stamped is kept."""
     raw = read_yaml(config)
-    backend, pin = backend_of(raw), precision_of(raw, config)
+    backend, precision_pin = backend_of(raw), precision_of(raw, config)
     if backend == "llama":
         return EngineDecision("llama", weight_type, f"pinned by backend in {config.name}")
     ir = gguf.with_suffix(".xml")
     ensure_ir(ir, weights())
     if backend == "openvino":
-        precision = check_precision(pin or default_precision(), config)
+        precision = check_precision(precision_pin or default_precision(), config)
         return EngineDecision("openvino", precision, f"pinned by backend in {config.name}")
     stamp = read_stamp(gguf)
-    if stamp is not None and stamp.extra.get("engine") and pin in (None, stamp.extra["precision"]):
+    if pin is not None:
+        decision = _pinned(pin, weight_type, config)
+    elif (
+        stamp is not None
+        and stamp.extra.get("engine")
+        and precision_pin
+        in (
+            None,
+            stamp.extra["precision"],
+        )
+    ):
         extra = stamp.extra
         return EngineDecision(extra["engine"], extra["precision"], extra.get("engine_reason", ""))
-    decision = _measure(gguf, weight_type, ir, pin)
+    else:
+        decision = _measure(gguf, weight_type, ir, precision_pin)
+    if stamp is not None and (stamp.extra.get("engine"), stamp.extra.get("precision")) == (
+        decision.backend,
+        decision.precision,
+    ):
+        return decision
     log.info("serving %s with %s %s: %s", gguf.stem, *dataclasses.astuple(decision))
     write_stamp(
         gguf,
@@ -137,6 +160,15 @@ def decide_default_engine(
         engine_reason=decision.reason,
     )
     return decision
+
+
+def _pinned(pin: str, weight_type: OutType, config: Path) -> EngineDecision:
+    reason = "pinned by RAGPREP_DEFAULT_ENGINE"
+    if pin == "llama":
+        return EngineDecision("llama", weight_type, reason)
+    precision = pin.removeprefix("openvino-")
+    assert precision in PRECISIONS, pin
+    return EngineDecision("openvino", check_precision(precision, config), reason)
 
 
 def _measure(gguf: Path, weight_type: OutType, ir: Path, pin: Precision | None) -> EngineDecision:

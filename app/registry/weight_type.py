@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from app.registry.convert import convert_hf_to_gguf
+from app.registry.fidelity import keeps_contract, min_cosine
 from app.registry.specs import OUTTYPES, OutType
 
 log = logging.getLogger(__name__)
 
-FIDELITY = 0.9999
 # Two timings within this fraction are a tie on a machine this noisy.
 NOISE = 0.05
 ROUNDS = 3
@@ -40,7 +40,8 @@ class Measurement:
 
     @property
     def faithful(self) -> bool:
-        return self.min_cosine >= FIDELITY
+        """Whether this type meets its own bound in the fidelity contract."""
+        return keeps_contract(self.weight_type, self.min_cosine)
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,10 @@ def preferred_type(*, has_bf16: bool) -> OutType:
 
 
 def decide(measurements: list[Measurement], *, has_bf16: bool) -> Choice:
-    """The fastest type keeping cosine >= FIDELITY; the CPU's preferred type on a near tie."""
+    """The fastest type meeting its fidelity bound; the CPU's preferred type on a near tie."""
     faithful = [m for m in measurements if m.faithful]
     if not faithful:
-        return Choice("f32", "no candidate kept cosine >= 0.9999; f32 keeps full precision")
+        return Choice("f32", "no candidate met its fidelity bound; f32 keeps full precision")
     fastest = max(faithful, key=lambda m: m.tokens_per_second)
     preferred = preferred_type(has_bf16=has_bf16)
     for m in faithful:
@@ -74,7 +75,8 @@ def decide(measurements: list[Measurement], *, has_bf16: bool) -> Choice:
         ):
             fastest = m
     figures = ", ".join(
-        f"{m.weight_type} {m.tokens_per_second:,.0f} tokens/s (min cosine {m.min_cosine:.6f})"
+        f"{m.weight_type} {m.tokens_per_second:,.0f} tokens/s (min cosine {m.min_cosine:.6f}, "
+        f"bound {min_cosine(m.weight_type)})"
         for m in measurements
     )
     cpu = "AVX512_BF16" if has_bf16 else "no AVX512_BF16"
@@ -120,7 +122,7 @@ def measure(
                 )
                 timings[kind].append(time.perf_counter() - started)
                 order = [i for b in batches for i in b]
-                cosines[kind] = min_cosine(vectors, expected[order])
+                cosines[kind] = worst_cosine(vectors, expected[order])
     finally:
         for embedder in embedders.values():
             embedder.close()
@@ -129,6 +131,23 @@ def measure(
         Measurement(kind, tokens / statistics.median(timings[kind]), cosines[kind])
         for kind in candidates
     ]
+
+
+def fidelity_of(path: Path, weight_type: OutType) -> Measurement:
+    """One GGUF's min cosine against the packaged reference vectors (speed not measured)."""
+    from app.engine.llama import LlamaEmbedder, LlamaTokenizer
+
+    texts, expected = load_reference()
+    tokenizer = LlamaTokenizer(path)
+    embedder = LlamaEmbedder(path, tokenizer=tokenizer, threads=1, batch_tokens=512)
+    try:
+        sequences = [tokenizer.tokenize(t) for t in texts]
+        batches = _pack(sequences, budget=512)
+        vectors = np.vstack([embedder.embed_batch([sequences[i] for i in b]) for b in batches])
+    finally:
+        embedder.close()
+    order = [i for b in batches for i in b]
+    return Measurement(weight_type, 0.0, worst_cosine(vectors, expected[order]))
 
 
 def _pack(sequences: list[list[int]], *, budget: int) -> list[list[int]]:
@@ -144,7 +163,7 @@ def _pack(sequences: list[list[int]], *, budget: int) -> list[list[int]]:
     return batches
 
 
-def min_cosine(got: np.ndarray[Any, Any], expected: np.ndarray[Any, Any]) -> float:
+def worst_cosine(got: np.ndarray[Any, Any], expected: np.ndarray[Any, Any]) -> float:
     got = got.astype(np.float64)
     dots = np.sum(got * expected, axis=1)
     norms = np.linalg.norm(got, axis=1) * np.linalg.norm(expected, axis=1)

@@ -17,7 +17,7 @@ from app.engine.openvino import (
     offered_precisions,
     pad,
 )
-from app.registry.engine_choice import min_cosine_for
+from app.registry.fidelity import min_cosine
 from app.registry.specs import PRECISIONS, Precision
 from tests.conftest import cosine
 
@@ -36,7 +36,7 @@ def embedder(
     model.close()
 
 
-def min_cosine(vectors: Any, reference: list[dict[str, Any]]) -> tuple[float, str]:
+def worst_cosine(vectors: Any, reference: list[dict[str, Any]]) -> tuple[float, str]:
     scores = [cosine(v, item["embedding"]) for v, item in zip(vectors, reference, strict=True)]
     worst = int(np.argmin(scores))
     return scores[worst], reference[worst]["text"]
@@ -49,8 +49,8 @@ def test_vectors_keep_the_fidelity_bound_of_their_precision(
     vectors = embedder.embed_batch(sequences)
     assert vectors.shape == (len(reference), 384)
     assert vectors.dtype == np.float32
-    worst, text = min_cosine(vectors, reference)
-    assert worst >= min_cosine_for(embedder.model.precision), (worst, text)
+    worst, text = worst_cosine(vectors, reference)
+    assert worst >= min_cosine(embedder.model.precision), (worst, text)
 
 
 def test_a_vector_does_not_depend_on_what_it_is_batched_with(

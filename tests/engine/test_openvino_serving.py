@@ -11,7 +11,7 @@ import pytest
 
 from app.config import Settings
 from app.engine.openvino import offered_precisions
-from app.registry.engine_choice import min_cosine_for
+from app.registry.fidelity import min_cosine
 from app.registry.prepare import DEFAULT_CONFIG, DEFAULT_GGUF_NAME
 from tests.conftest import AppRunner, cosine
 
@@ -68,4 +68,4 @@ async def test_one_worker_or_several_serve_the_same_faithful_vectors(
     # Several workers batch the texts differently; a row's vector must not depend on that.
     assert np.max(np.abs(one - several)) <= 1e-6
     worst = min(cosine(v, item["embedding"]) for v, item in zip(one, reference, strict=True))
-    assert worst >= min_cosine_for(precision)
+    assert worst >= min_cosine(precision)

