@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     threads: int = Field(
         default=0,
         ge=0,
-        description="llama.cpp threads per decode context; 0: CPU cores divided by workers.",
+        description="Threads per decode context (llama.cpp) or per CPU stream (OpenVINO); 0: CPU "
+        "cores divided by workers.",
     )
     # Measured (benchmarks/bench_embeddings.py): BERT attention spans the whole ubatch, so
     # smaller batches are faster; one full window (512 for MiniLM) beat 1024, 2048 and 4096.
