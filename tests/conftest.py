@@ -41,11 +41,14 @@ def default_gguf() -> Path:
 
 @pytest.fixture(scope="session")
 def default_fidelity(default_gguf: Path) -> float:
-    """The contract's bound for the type the default model was built in."""
+    """The contract's bound for the precision the default model is served in: the GGUF's weight
+    type, or OpenVINO's inference precision when prepare chose OpenVINO."""
     from app.registry.fidelity import min_cosine
 
     stamp = read_stamp(default_gguf)
     assert stamp is not None and stamp.weight_type, default_gguf
+    if stamp.extra.get("engine") == "openvino":
+        return min_cosine(str(stamp.extra["precision"]))
     return min_cosine(stamp.weight_type)
 
 

@@ -116,3 +116,23 @@ def test_unpinned_engine_is_measured_once_and_stamped(tmp_path: Path) -> None:
         assert (model.backend, model.precision) == (first.engine.backend, first.engine.precision)
     finally:
         catalog.stop()
+
+
+def test_default_engine_setting_pins_the_engine_and_stamps_it(tmp_path: Path) -> None:
+    config = tmp_path / "all-MiniLM-L6-v2.yaml"
+    config.write_text(DEFAULT_CONFIG.replace("# weight_type: bf16", "weight_type: f32"))
+    for pin, expected in (("openvino-f32", ("openvino", "f32")), ("llama", ("llama", "f32"))):
+        prepared = prepare_default(tmp_path, engine=pin)
+        assert prepared.engine is not None
+        assert (prepared.engine.backend, prepared.engine.precision) == expected
+        assert "RAGPREP_DEFAULT_ENGINE" in prepared.engine.reason
+        stamp = read_stamp(prepared.path)
+        assert stamp is not None
+        assert (stamp.extra["engine"], stamp.extra["precision"]) == expected
+        settings = Settings(storage_dir=tmp_path / "storage", models_dir=tmp_path)
+        catalog = load_catalog(settings.model_copy(update={"default_engine": pin}))
+        try:
+            [model] = catalog
+            assert (model.backend, model.precision) == expected
+        finally:
+            catalog.stop()
