@@ -14,12 +14,17 @@ from app.config import Settings
 from app.engine.base import Tokenizer
 from app.engine.batcher import BatchEngine
 from app.engine.llama import LlamaEmbedder, LlamaTokenizer, LlamaWeights, ModelLoadError
-from app.engine.openvino import OpenVinoEmbedder, openvino_engine
+from app.engine.openvino import (
+    OpenVinoEmbedder,
+    compile_cache,
+    compile_in_background,
+    openvino_engine,
+)
 from app.errors import InvalidRequest, NotFound
 from app.observability.metrics import Metrics
 from app.registry.prepare import ensure_gguf, prepare_default_model
 from app.registry.prepare_engine import EngineDecision, engine_for, ensure_ir
-from app.registry.specs import ModelSpec, RegistryError, Unloaded, discover, survey
+from app.registry.specs import ModelSpec, Precision, RegistryError, Unloaded, discover, survey
 from app.registry.stamp import fingerprint
 
 log = logging.getLogger(__name__)
@@ -213,6 +218,31 @@ def _load(
         ),
     )
     return model
+
+
+def warm_up(settings: Settings) -> None:
+    """Start importing OpenVINO and compiling each model prepare chose it for (layout as
+    load_catalog will ask) on background threads: start-up's database steps and imports then
+    overlap them. Anything unusual (a pin to re-decide, a broken config) is left to the load."""
+    if settings.default_engine is not None:
+        return
+    try:
+        specs = survey(settings.models_dir).specs
+    except RegistryError:
+        return
+    for spec in specs:
+        decision = engine_for(spec) if spec.backend == "auto" else None
+        if decision is None or decision.backend != "openvino":
+            continue
+        workers, threads = decode_layout(spec, settings)
+        precision: Precision = "bf16" if decision.precision == "bf16" else "f32"
+        compile_in_background(
+            spec.ir,
+            precision=precision,
+            streams=workers,
+            threads_per_stream=threads,
+            cache_dir=compile_cache(settings),
+        )
 
 
 def load_catalog(settings: Settings, metrics: Metrics | None = None) -> ModelCatalog:

@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 
 from app.config import Settings
+from app.engine import openvino
+from app.engine.catalog import load_catalog, warm_up
 from app.engine.openvino import offered_precisions
 from app.registry.fidelity import min_cosine
 from app.registry.prepare import DEFAULT_CONFIG, DEFAULT_GGUF_NAME
+from app.registry.stamp import write_stamp
 from tests.conftest import AppRunner, cosine
 
 
@@ -69,3 +72,25 @@ async def test_one_worker_or_several_serve_the_same_faithful_vectors(
     assert np.max(np.abs(one - several)) <= 1e-6
     worst = min(cosine(v, item["embedding"]) for v, item in zip(one, reference, strict=True))
     assert worst >= min_cosine(precision)
+
+
+def test_warm_up_compiles_ahead_and_the_catalog_takes_that_compilation(
+    settings: Settings, tmp_path: Path, default_gguf: Path, default_ir: Path
+) -> None:
+    models = openvino_models(tmp_path, default_gguf, default_ir, "f32")
+    config = models / "all-MiniLM-L6-v2.yaml"  # left to the stamped choice, as by default
+    config.write_text(DEFAULT_CONFIG)
+    write_stamp(models / DEFAULT_GGUF_NAME, weight_type="f32", engine="openvino", precision="f32")
+    write_stamp(models / "all-MiniLM-L6-v2.bin", weight_type="f32", pooling="mean")
+    configured = settings.model_copy(
+        update={"models_dir": models, "prepare_default_model": False, "workers": 2, "threads": 1}
+    )
+    warm_up(configured)
+    assert len(openvino._ahead) == 1  # started on a thread, not yet taken
+    catalog = load_catalog(configured)
+    try:
+        [model] = catalog
+        assert (model.backend, model.precision) == ("openvino", "f32")
+        assert not openvino._ahead  # the catalog took it instead of compiling again
+    finally:
+        catalog.stop()
