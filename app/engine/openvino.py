@@ -154,6 +154,15 @@ def openvino_engine(
     )
 
 
+def _first_inference(compiled: ov.CompiledModel) -> None:
+    """One inference on this thread before any worker runs one. The first input copy in a
+    process initialises pybind11's NumPy API under a function-local static; two worker threads
+    getting there at once deadlock (one waits on the static's guard holding the GIL, the other
+    for the GIL inside the guard), seen here as a test hung in InferRequest.infer."""
+    ids = np.zeros((1, PAD_MULTIPLE), dtype=np.int64)
+    compiled.create_infer_request().infer({"input_ids": ids, "attention_mask": ids + 1})
+
+
 class OpenVinoModel:
     """One compiled IR shared by `streams` embedders; compiled blobs cached in `cache_dir`."""
 
@@ -176,6 +185,7 @@ class OpenVinoModel:
         except RuntimeError as exc:
             raise ModelLoadError(f"OpenVINO could not compile {xml}: {exc}") from exc
         self.compiled: ov.CompiledModel = compiled
+        _first_inference(compiled)
         self.path = xml
         self.precision = precision
         self.threads = threads_per_stream

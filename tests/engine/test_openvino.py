@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -88,3 +90,37 @@ def test_pad_masks_exactly_the_real_tokens() -> None:
     assert ids.shape == mask.shape == (2, 8)
     assert ids[0, :3].tolist() == [101, 7, 102] and ids[1, :2].tolist() == [101, 102]
     assert mask.sum(axis=1).tolist() == [3, 2]
+
+
+RACE = """
+import sys, threading
+from pathlib import Path
+from app.engine.llama import LlamaTokenizer
+from app.engine.openvino import OpenVinoEmbedder, OpenVinoModel
+gguf, ir = Path(sys.argv[1]), Path(sys.argv[2])
+tokenizer = LlamaTokenizer(gguf)
+model = OpenVinoModel(ir, precision="f32", streams=2, threads_per_stream=1, cache_dir=None)
+embedders = [OpenVinoEmbedder(model, tokenizer=tokenizer, batch_tokens=512) for _ in range(2)]
+start = threading.Barrier(2)
+def run(embedder):
+    start.wait()
+    embedder.embed_batch([tokenizer.tokenize("two workers start at once")])
+threads = [threading.Thread(target=run, args=(e,)) for e in embedders]
+for t in threads: t.start()
+for t in threads: t.join()
+print("ok")
+"""
+
+
+def test_two_workers_starting_at_once_in_a_fresh_process_do_not_deadlock(
+    default_gguf: Path, default_ir: Path
+) -> None:
+    # A fresh interpreter: the race is on the first input copy of the process.
+    done = subprocess.run(
+        [sys.executable, "-c", RACE, str(default_gguf), str(default_ir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
