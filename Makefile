@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install model sysdeps run test test-pg lint format typecheck check bench bench-deps clean
+.PHONY: install model sysdeps ocr-deps run test test-pg lint format typecheck check bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,17 @@ install: $(STAMP)
 model: install
 	$(BIN)/ragprep models prepare
 
-run: model
+run: model ocr-deps
 	$(BIN)/ragprep serve --host $(HOST) --port $(PORT)
 
 # Debian packages some tests need (browser, PDF tools, PostgreSQL): .ci/apt-packages.txt.
 sysdeps:
 	bash .ci/sysdeps.sh
+
+# OCR of scanned PDF pages and images (RAGPREP_OCR, on by default): Tesseract 5 with English.
+# Other languages: apt-get install tesseract-ocr-LANG, then RAGPREP_OCR_LANGUAGES=eng+LANG.
+ocr-deps:
+	bash .ci/sysdeps.sh tesseract-ocr
 
 # Database tests again on PostgreSQL, plus those needing it (two live replicas, concurrent
 # migrations): a throwaway cluster started and removed by .ci/with-postgres.sh.

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian packages listed in .ci/apt-packages.txt that are missing.
+# Installs the Debian packages listed in .ci/apt-packages.txt (or those named) that are missing.
 # Runs apt-get only as root; otherwise it names what is missing (tests needing it skip with a reason).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' .ci/apt-packages.txt | grep -v '^$' || true)
+# Packages named as arguments instead of the whole list: `make ocr-deps` (for `make run`).
+if [ $# -gt 0 ]; then
+    wanted=("$@")
+else
+    mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' .ci/apt-packages.txt | grep -v '^$' || true)
+fi
 missing=()
 for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -118,6 +118,24 @@ class Settings(BaseSettings):
         gt=0,
         description="Most bytes a DOCX (zip) may inflate to; larger, e.g. zip bombs: 413.",
     )
+    ocr: bool = Field(
+        default=True,
+        description="Read PDF pages without a text layer and PNG/JPEG/TIFF files by OCR "
+        "(Tesseract); false: such PDFs get 422 no_text_layer and images 415.",
+    )
+    ocr_dpi: int = Field(
+        default=300, ge=72, le=600, description="Resolution PDF pages are rendered at for OCR."
+    )
+    ocr_languages: str = Field(
+        default="eng",
+        pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$",
+        description="Tesseract languages, e.g. eng or eng+deu (each needs tesseract-ocr-LANG).",
+    )
+    ocr_threads: int = Field(
+        default=2,
+        ge=1,
+        description="Pages OCR'd at once per extraction worker, one tesseract process each.",
+    )
     max_json_bytes: int = Field(
         default=16 * MIB,
         gt=0,

@@ -163,5 +163,5 @@ def _install_middleware(
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["Retry-After", "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID", "X-OCR-Pages", "X-Page-Count"],
         )

@@ -11,6 +11,10 @@ rendered by pandoc to HTML and DOCX and printed to PDF by headless Chromium. Eac
 tokenizer and provenance (pages, headings) for every chunk, as /v1/chunks does, interleaved
 with the baseline: poppler's `pdftotext` for PDF and `pandoc -t plain` for HTML/DOCX, run as
 subprocesses on the same file. Figures are medians of the rounds.
+
+OCR (needs tesseract-ocr): the PDF's first --scanned-pages pages scanned (greyscale JPEG pages at
+300 dpi, no text layer) go the same way; their word accuracy is against pdftotext of the
+original pages, and the baseline is pdftoppm + tesseract reading one page at a time.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "models" / DEFAULT_GGUF_NAME
 LICENSES = ("GPL-3", "GPL-2", "LGPL-2.1", "Apache-2.0", "MPL-2.0", "GFDL-1.3", "Artistic")
 MB = 1_000_000
+OCR_DPI = 300  # the default RAGPREP_OCR_DPI
 
 
 def licence_markdown(copies: int) -> str:
@@ -51,13 +57,22 @@ def licence_markdown(copies: int) -> str:
     return "\n\n".join(sections) + "\n"
 
 
-def make_documents(root: Path, copies: int) -> dict[str, Path]:
+def make_documents(root: Path, copies: int, scanned_pages: int) -> dict[str, Path]:
     markdown = licence_markdown(copies)
     html = root / "licences.html"
     documents.pandoc_file(markdown, html, "-s", "--metadata", "title=Licences")
     documents.pandoc_file(markdown, root / "licences.docx")
     documents.chromium_pdf(html, root / "licences.pdf")
-    return {"pdf": root / "licences.pdf", "html": html, "docx": root / "licences.docx"}
+    paths = {"pdf": root / "licences.pdf", "html": html, "docx": root / "licences.docx"}
+    if scanned_pages and shutil.which("tesseract"):
+        # The first pages of the PDF, and the same pages scanned (greyscale JPEG, OCR_DPI).
+        original = root / "original.pdf"
+        pages = f"1-{scanned_pages}"
+        command = ["qpdf", "--empty", "--pages", str(paths["pdf"]), pages, "--", str(original)]
+        subprocess.run(command, check=True)
+        documents.scanned_pdf(original, root / "scan.pdf", dpi=OCR_DPI)
+        paths["scan"] = root / "scan.pdf"
+    return paths
 
 
 def machine() -> str:
@@ -79,7 +94,11 @@ def _timed(work: Callable[[], object]) -> float:
 
 
 def _ours(
-    extractor: Extractor, tokenizer: Tokenizer, path: Path, extract_times: list[float]
+    extractor: Extractor,
+    tokenizer: Tokenizer,
+    path: Path,
+    extract_times: list[float],
+    texts: list[str],
 ) -> Callable[[], tuple[int, int, int]]:
     data = path.read_bytes()
 
@@ -87,6 +106,7 @@ def _ours(
         started = time.perf_counter()
         document = extract_with(extractor, data, filename=path.name, limits=ExtractLimits())
         extract_times.append(time.perf_counter() - started)
+        texts.append(document.text)
         chunks = split_text(
             text=document.text, model_tokenizer=tokenizer, markdown=document.markdown
         )
@@ -98,17 +118,30 @@ def _ours(
 
 
 def _baseline(kind: str, path: Path) -> Callable[[], object]:
+    if kind == "scan":
+        return lambda: _serial_ocr(path)
     command = (
         ["pdftotext", str(path), "-"] if kind == "pdf" else ["pandoc", "-t", "plain", str(path)]
     )
     return lambda: subprocess.run(command, capture_output=True, check=True)
 
 
+def _serial_ocr(scan: Path) -> None:
+    """The plain pipeline: pdftoppm renders every page, then tesseract reads one at a time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = Path(tmp) / "page"
+        command = ["pdftoppm", "-r", str(OCR_DPI), "-gray", str(scan), str(prefix)]
+        subprocess.run(command, check=True)
+        for page in sorted(Path(tmp).glob("page-*.pgm")):
+            subprocess.run(["tesseract", str(page), "stdout"], capture_output=True, check=True)
+
+
 def measure(
     kind: str, path: Path, extractor: Extractor, tokenizer: Tokenizer, rounds: int
 ) -> dict[str, float]:
     extract_times: list[float] = []
-    ours, base = _ours(extractor, tokenizer, path, extract_times), _baseline(kind, path)
+    texts: list[str] = []
+    ours, base = _ours(extractor, tokenizer, path, extract_times, texts), _baseline(kind, path)
     pages, chunks, text_bytes = ours()  # warm-up: worker started, tokenizer caches filled
     extract_times.clear()
     ours_times: list[float] = []
@@ -125,7 +158,13 @@ def measure(
         "seconds": seconds,
         "extract_seconds": statistics.median(extract_times),
         "baseline_seconds": baseline,
+        "accuracy": _accuracy(path, texts[0]) if kind == "scan" else 1.0,
     }
+
+
+def _accuracy(scan: Path, text: str) -> float:
+    """The share of pdftotext's words of the original pages that OCR read (with multiplicity)."""
+    return documents.coverage(documents.pdftotext(scan.with_name("original.pdf")), text)
 
 
 def report(kind: str, result: dict[str, float]) -> None:
@@ -133,6 +172,12 @@ def report(kind: str, result: dict[str, float]) -> None:
     if kind == "pdf":
         rate = f"{result['pages'] / seconds:7.1f} pages/s ({result['pages']:.0f} pages)"
         baseline = "pdftotext"
+    elif kind == "scan":
+        rate = (
+            f"{result['pages'] / seconds:7.2f} pages/s ({result['pages']:.0f} pages OCR'd at "
+            f"{OCR_DPI} dpi), word accuracy {result['accuracy']:.2%}"
+        )
+        baseline = "pdftoppm + tesseract, a page at a time"
     else:
         rate = (
             f"{result['mb'] / seconds:7.2f} MB/s of file ({result['mb']:.2f} MB), "
@@ -151,6 +196,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="GGUF model")
     parser.add_argument("--copies", type=int, default=2, help="copies of the licence set")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (median)")
+    parser.add_argument(
+        "--scanned-pages", type=int, default=6, help="pages of the PDF scanned for OCR (0: none)"
+    )
     args = parser.parse_args(argv)
     missing = documents.missing_tools()
     if missing:
@@ -164,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     extractor = Extractor()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            paths = make_documents(Path(tmp), args.copies)
+            paths = make_documents(Path(tmp), args.copies, args.scanned_pages)
             for kind, path in paths.items():
                 report(kind, measure(kind, path, extractor, tokenizer, args.rounds))
         print(

@@ -21,6 +21,22 @@ from app.services.uploads import MULTIPART_OVERHEAD
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 
+# GET /v1/files/{id}/text keeps its body plain text (what clients read today); where the text
+# came from goes in headers.
+OCR_PAGES_HEADER = "X-OCR-Pages"
+PAGE_COUNT_HEADER = "X-Page-Count"
+_TEXT_HEADERS = {
+    OCR_PAGES_HEADER: {
+        "description": "Paged formats: the 1-based pages whose text OCR read, comma-separated "
+        "(empty: none).",
+        "schema": {"type": "string"},
+    },
+    PAGE_COUNT_HEADER: {
+        "description": "Paged formats: the number of pages.",
+        "schema": {"type": "integer"},
+    },
+}
+
 READ_BYTES = 1024 * 1024
 
 UPLOAD_BODY = {
@@ -128,7 +144,10 @@ async def file_content(file_id: str, store: FileStoreDep, session: SessionDep) -
     # Plain Response here, so the error responses stay documented as JSON.
     response_class=Response,
     responses={
-        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "headers": _TEXT_HEADERS,
+        },
         **error_responses(404, 400, 413, 415, 422),
     },
 )
@@ -136,13 +155,19 @@ async def file_text(
     file_id: str, store: FileStoreDep, session: SessionDep, services: ServicesDep
 ) -> PlainTextResponse:
     """ragprep extension: the text extracted from the file, which chunk offsets index into
-    (in code points). Unextractable files get the same 4xx as chunking them."""
+    (in code points). Unextractable files get the same 4xx as chunking them. For paged formats
+    the `X-OCR-Pages` header lists the 1-based pages whose text OCR read ("2,3"; empty: none),
+    and `X-Page-Count` the number of pages."""
     file = FileRef.of(await store.get(session=session, file_id=file_id))
     try:
         document = await services.documents.get(session=session, file=file)
     except ServiceError as exc:
         raise for_route(exc, "file_id") from exc
-    return PlainTextResponse(document.text)
+    headers: dict[str, str] = {}
+    if document.pages:
+        headers[OCR_PAGES_HEADER] = ",".join(str(page) for page in document.ocr_pages)
+        headers[PAGE_COUNT_HEADER] = str(len(document.pages))
+    return PlainTextResponse(document.text, headers=headers)
 
 
 @router.delete("/{file_id}", response_model=FileDeleted, responses=error_responses(404))

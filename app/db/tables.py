@@ -74,6 +74,7 @@ class ChunkRow(Base):
     page_first: Mapped[int | None] = mapped_column(Integer)  # 1-based; NULL: unpaged format
     page_last: Mapped[int | None] = mapped_column(Integer)
     headings: Mapped[str] = mapped_column(Text)  # JSON list of titles, outermost first
+    ocr_pages: Mapped[str] = mapped_column(Text, server_default="[]")  # JSON: pages OCR read
 
 
 class DocumentRow(Base):
@@ -91,6 +92,7 @@ class DocumentRow(Base):
     text: Mapped[str] = mapped_column(Text)
     pages: Mapped[str] = mapped_column(Text)  # JSON [[start, end], ...], str offsets per page
     headings: Mapped[str] = mapped_column(Text)  # JSON [[start, level, title], ...]
+    ocr_pages: Mapped[str] = mapped_column(Text, server_default="[]")  # JSON [page, ...], 1-based
     created_ns: Mapped[int] = mapped_column(BigInteger)
 
 

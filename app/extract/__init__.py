@@ -11,7 +11,7 @@ import functools
 
 from app.extract.base import Document, ExtractLimits, Heading
 from app.extract.detect import Kind, detect
-from app.extract.text import markdown_headings, text_document
+from app.extract.text import markdown_headings, not_supported, text_document
 from app.extract.worker import Extractor
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 # Part of the key of stored Documents: bump it whenever any format's output changes.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"  # 2: OCR of image pages; furniture by position
 
 
 @functools.cache
@@ -50,4 +50,6 @@ def extract_with(
     kind = detect(data, filename=filename)
     if kind in (Kind.TEXT, Kind.MARKDOWN):
         return text_document(data, filename=filename)
+    if kind.is_image and not limits.ocr.enabled:
+        raise not_supported(filename)  # images are documents only through OCR
     return extractor.run(kind, data, filename=filename, limits=limits)

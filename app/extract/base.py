@@ -30,6 +30,18 @@ class Document:
     media_type: str  # what was detected, e.g. "application/pdf", "text/markdown"
     pages: list[tuple[int, int]] = field(default_factory=list)
     headings: list[Heading] = field(default_factory=list)
+    ocr_pages: list[int] = field(default_factory=list)  # 1-based pages whose text OCR read
+
+
+@dataclass(frozen=True, slots=True)
+class OcrOptions:
+    """How pages without a text layer (and image files) are read: Tesseract's CLI."""
+
+    enabled: bool = True  # off: such PDFs are refused (no_text_layer), images are unsupported
+    dpi: int = 300  # pages are rendered at this resolution for OCR
+    languages: str = "eng"  # Tesseract's -l: "eng", "eng+deu", ...
+    threads: int = 2  # pages read at once, one tesseract process (one core) each
+    command: str = "tesseract"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +50,7 @@ class ExtractLimits:
 
     seconds: float = 60.0  # per document
     max_unpacked_bytes: int = 256 * 1024 * 1024  # zip containers (DOCX, ...): total inflated size
+    ocr: OcrOptions = OcrOptions()
 
 
 def corrupt_document(filename: str, problem: str) -> UnprocessableDocument:

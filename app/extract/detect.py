@@ -21,10 +21,16 @@ _HTML_START = re.compile(
     r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]",
     re.IGNORECASE | re.DOTALL,
 )
+# Images read by OCR, one page per frame.
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
 # Binary formats we know and refuse, so that they are never mistaken for text.
 _BINARY_MAGIC = (
     b"\x89PNG",
-    b"\xff\xd8\xff",
     b"GIF8",
     b"\x1f\x8b",
     b"BZh",
@@ -44,8 +50,15 @@ class Kind(enum.Enum):
     EPUB = "application/epub+zip"
     PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
     ODT = "application/vnd.oasis.opendocument.text"
+    PNG = "image/png"
+    JPEG = "image/jpeg"
+    TIFF = "image/tiff"
     MARKDOWN = "text/markdown"
     TEXT = "text/plain"
+
+    @property
+    def is_image(self) -> bool:
+        return self in (Kind.PNG, Kind.JPEG, Kind.TIFF)
 
 
 def detect(data: bytes, *, filename: str) -> Kind:
@@ -54,6 +67,9 @@ def detect(data: bytes, *, filename: str) -> Kind:
         return Kind.PDF
     if data.startswith(_ZIP_MAGIC):
         return _zip_kind(data, filename=filename)
+    for magic, name in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return Kind[name]
     if data.startswith(_BINARY_MAGIC):
         if data.startswith(b"\xd0\xcf\x11\xe0") and filename.lower().endswith(".docx"):
             raise UnprocessableDocument(

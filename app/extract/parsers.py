@@ -7,6 +7,7 @@ from app.extract.detect import Kind
 from app.extract.docx import extract_docx
 from app.extract.epub import extract_epub
 from app.extract.html import extract_html
+from app.extract.image import extract_image
 from app.extract.odt import extract_odt
 from app.extract.pdf import extract_pdf
 from app.extract.pptx import extract_pptx
@@ -14,7 +15,9 @@ from app.extract.pptx import extract_pptx
 
 def parse(kind: Kind, data: bytes, *, filename: str, limits: ExtractLimits) -> Document:
     if kind is Kind.PDF:
-        return extract_pdf(data, filename=filename)
+        return extract_pdf(data, filename=filename, limits=limits)
+    if kind.is_image:
+        return extract_image(data, media_type=kind.value, filename=filename, limits=limits)
     if kind is Kind.HTML:
         return extract_html(data, filename=filename)
     if kind is Kind.DOCX:

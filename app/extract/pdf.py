@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from app.errors import UnprocessableDocument
-from app.extract.base import Document, Heading, corrupt_document
+from app.extract.base import Document, ExtractLimits, Heading, corrupt_document
 from app.extract.furniture import drop_running_lines
+from app.extract.ocr import pgm, read_pages
 from app.extract.paragraphs import with_paragraph_breaks
 from app.extract.text import join_pages
 
@@ -24,25 +26,79 @@ _HARD_HYPHEN_MARKS = re.compile("[\x02\ufffe]")
 _LINE_END_HYPHEN = re.compile("[\u00ad\u2010]\n(?=[a-z\u00df-\u00ff])")
 # Other control characters would only confuse the tokenizer.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Fewer printed characters than this is no text layer (a scan with a stamped page number, a
+# fax header); such a page is read by OCR when it has an image.
+_USABLE_CHARS = 20
+_MAX_PIXELS = 40_000_000
+# A running head is set off from the text by a few line heights (about 4 in Texinfo and LaTeX);
+# lines of text, headings included, by less than one or two.
+_MARGIN_GAP = 1.5
 
 
-def extract_pdf(data: bytes, *, filename: str) -> Document:
+def extract_pdf(data: bytes, *, filename: str, limits: ExtractLimits | None = None) -> Document:
+    """The PDF's text per page; pages without a text layer are read by OCR (limits.ocr)."""
+    limits = limits or ExtractLimits()
+    deadline = time.monotonic() + limits.seconds
     pdf = _open(data, filename=filename)
     try:
-        pages = drop_running_lines([_page_lines(pdf, i) for i in range(len(pdf))])
+        pages = [_page_lines(pdf, i) for i in range(len(pdf))]
+        scanned = [i for i, lines in enumerate(pages) if _is_scanned(pdf, i, lines)]
+        if scanned and limits.ocr.enabled:
+            images = (_render(pdf, i, limits.ocr.dpi) for i in scanned)
+            read = read_pages(images, limits.ocr, filename=filename, deadline=deadline)
+            for index, text in zip(scanned, read, strict=True):
+                pages[index] = text.splitlines()
+        pages = drop_running_lines(pages, _Margins(pdf).holds)
         text, spans = join_pages(with_paragraph_breaks(lines) for lines in pages)
         if not text.strip():
-            raise _error(
-                filename,
-                "has no text layer (a scanned or image-only PDF; OCR is not supported): "
-                "upload a PDF with selectable text",
-                "no_text_layer",
-            )
+            raise _no_text(filename, ocr_read=bool(scanned) and limits.ocr.enabled)
         headings = list(_outline(pdf, text, spans))
     finally:
         pdf.close()
     headings.sort(key=lambda heading: heading.start)
-    return Document(text, False, "application/pdf", pages=spans, headings=headings)
+    ocr_pages = [i + 1 for i in scanned] if limits.ocr.enabled else []
+    return Document(
+        text, False, "application/pdf", pages=spans, headings=headings, ocr_pages=ocr_pages
+    )
+
+
+def _no_text(filename: str, *, ocr_read: bool) -> UnprocessableDocument:
+    if ocr_read:
+        what = "has no text layer, and OCR found no text in its images"
+    else:
+        what = (
+            "has no text layer (a scanned or image-only PDF) and OCR is off (RAGPREP_OCR=false) "
+            "or found no page image to read: upload a PDF with selectable text"
+        )
+    return _error(filename, what, "no_text_layer")
+
+
+def _is_scanned(pdf: pdfium.PdfDocument, index: int, lines: list[str]) -> bool:
+    """No usable text layer (a few stray characters at most) but an image to read."""
+    if sum(len(line.strip()) for line in lines) >= _USABLE_CHARS:
+        return False
+    page = pdf[index]
+    try:
+        images = page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,))
+        return next(iter(images), None) is not None
+    finally:
+        page.close()
+
+
+def _render(pdf: pdfium.PdfDocument, index: int, dpi: int) -> bytes:
+    """The page as a greyscale PGM at `dpi`, less for pages so large they would exceed
+    _MAX_PIXELS (a poster at 300 dpi is hundreds of megapixels; text stays readable)."""
+    page = pdf[index]
+    try:
+        width, height = page.get_size()  # in points, 1/72 inch
+        scale = min(dpi / 72, (_MAX_PIXELS / max(1.0, width * height)) ** 0.5)
+        bitmap = page.render(scale=scale, grayscale=True)
+        try:
+            return pgm(bitmap.width, bitmap.height, bitmap.stride, bitmap.buffer)
+        finally:
+            bitmap.close()
+    finally:
+        page.close()
 
 
 def _open(data: bytes, *, filename: str) -> pdfium.PdfDocument:
@@ -58,6 +114,66 @@ def _open(data: bytes, *, filename: str) -> pdfium.PdfDocument:
         raise corrupt_document(
             filename, "is a damaged PDF (truncated or corrupt); upload an intact copy"
         ) from exc
+
+
+class _Margins:
+    """The text standing apart at the top and the bottom of a page, where running heads and
+    page numbers are printed: the highest and lowest line of text (text rectangles on one
+    level), when a gap of more than _MARGIN_GAP line heights parts it from the rest. Worked
+    out only for the few pages whose edge lines carry a page number."""
+
+    def __init__(self, pdf: pdfium.PdfDocument) -> None:
+        self._pdf = pdf
+        self._cache: dict[int, tuple[str, ...]] = {}
+
+    def holds(self, index: int, line: str) -> bool:
+        if index not in self._cache:
+            self._cache[index] = self._margin_texts(index)
+        return _squeeze(line) in self._cache[index]
+
+    def _margin_texts(self, index: int) -> tuple[str, ...]:
+        page = self._pdf[index]
+        try:
+            textpage = page.get_textpage()
+            try:
+                bands = _bands([textpage.get_rect(i) for i in range(textpage.count_rects())])
+                if len(bands) < 2:
+                    return ()
+                texts = []
+                for band, neighbour in ((bands[0], bands[1]), (bands[-1], bands[-2])):
+                    gap = max(band[1] - neighbour[3], neighbour[1] - band[3])
+                    if gap > _MARGIN_GAP * (band[3] - band[1]):
+                        ordered = sorted(band[4], key=lambda rect: rect[0])
+                        texts.append(
+                            _squeeze(" ".join(textpage.get_text_bounded(*r) for r in ordered))
+                        )
+                return tuple(texts)
+            finally:
+                textpage.close()
+        finally:
+            page.close()
+
+
+_Rect = tuple[float, float, float, float]
+_Band = tuple[float, float, float, float, list[_Rect]]  # left, bottom, right, top, its rects
+
+
+def _bands(rects: list[_Rect]) -> list[_Band]:
+    """Text rectangles grouped into lines by vertical position, top of the page first."""
+    bands: list[_Band] = []
+    for rect in sorted(rects, key=lambda r: -r[3]):
+        middle = (rect[1] + rect[3]) / 2
+        if bands and bands[-1][1] <= middle <= bands[-1][3]:
+            left, bottom, right, top, members = bands[-1]
+            members.append(rect)
+            bands[-1] = (min(left, rect[0]), bottom, max(right, rect[2]), top, members)
+        else:
+            bands.append((rect[0], rect[1], rect[2], rect[3], [rect]))
+    return bands
+
+
+def _squeeze(text: str) -> str:
+    return "".join(_HARD_HYPHEN_MARKS.sub("-", text).split()).lower()
 
 
 def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[str]:

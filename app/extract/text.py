@@ -60,7 +60,7 @@ def is_markdown(filename: str) -> bool:
 def not_supported(filename: str) -> UnsupportedMedia:
     return UnsupportedMedia(
         f"File {filename!r} is not a supported document: upload PDF, HTML, DOCX, PPTX, ODT, EPUB, "
-        "Markdown, or UTF-8/UTF-16 text",
+        "Markdown, UTF-8/UTF-16 text, or PNG/JPEG/TIFF images (with OCR on)",
         param="id",
     )
 

@@ -8,10 +8,13 @@ limit and never corrupts later work. Workers are spawned (not forked): the serve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
 import queue
 import resource
+import signal
 import time
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -46,6 +49,9 @@ def _serve(conn: Connection, memory_bytes: int) -> None:
     """The worker's loop: (kind, data, filename, limits) in, ("ok"|"error", value, rss) out."""
     from app.extract.parsers import parse  # imported here: only the worker needs the parsers
 
+    # Its own process group, so that a kill at the time limit takes the OCR processes it runs
+    # along with it (see stop()).
+    os.setpgrp()
     if memory_bytes:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard != resource.RLIM_INFINITY:
@@ -120,6 +126,9 @@ class _Worker:
 
     def stop(self) -> None:
         if self._process is not None:
+            if self._process.pid is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self._process.pid, signal.SIGKILL)
             self._process.kill()
             self._process.join()
         if self._conn is not None:

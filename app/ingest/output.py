@@ -28,6 +28,7 @@ def chunk_line(*, stored: StoredFile, path: str, model: str, item: dict[str, Any
         "tokens": item["tokens"],
         "pages": item["pages"],
         "headings": item["headings"],
+        "ocr_pages": item.get("ocr_pages", []),
         "text": item["text"],
         "model": model,
         "embedding": item["embedding"],

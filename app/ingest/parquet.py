@@ -30,6 +30,7 @@ SCALARS: dict[str, pa.DataType] = {
     # Nullable: only for formats that have them (pages of PDFs, headings of Markdown).
     "pages": pa.list_(pa.int32()),
     "headings": pa.list_(pa.string()),
+    "ocr_pages": pa.list_(pa.int32()),  # those of `pages` read by OCR
     "tokens": pa.int32(),
     "text": pa.string(),
     "model": pa.string(),

@@ -83,6 +83,11 @@ class ChunkDetail(BaseModel):
         description="Section path at the chunk's start, outermost first (the first section in "
         "the chunk if it starts before any heading); empty when the document has none."
     )
+    ocr_pages: list[int] = Field(
+        default_factory=list,
+        description="Those of the chunk's pages whose text was read by OCR (scanned PDF pages, "
+        "image files), 1-based; empty when none was.",
+    )
 
 
 class ChunksResponse(BaseModel):

@@ -22,6 +22,9 @@ class ChunkEmbedding(BaseModel):
     tokens: int
     pages: list[int] | None = Field(description="[first, last] page, 1-based; null: unpaged.")
     headings: list[str] = Field(description="Section path at the chunk, outermost first.")
+    ocr_pages: list[int] = Field(
+        default_factory=list, description="Those of its pages read by OCR, 1-based."
+    )
     embedding: list[float] | str
     cached: bool = Field(description="Whether the vector came from the embedding cache.")
 

@@ -97,18 +97,26 @@ class ChunkStore:
         # Checked before the lookup: an unchecked size (say 10**30) would overflow SQLite's INTEGER.
         capacity = checked_sizes(params.model.tokenizer, params.capacity, params.overlap)
         key = _Key(file_id, params.model.identity, params.tokenizer, capacity, params.overlap)
-        stored = await _stored_and_released(session, key)
+        stored = await self._servable(session, key)
         if stored is not None:
             return ChunkSet(file=file, capacity=capacity, chunks=stored)
         try:
             chunks = await self._flights.run(
                 key,
                 lambda: self._compute(session, file, params, key),
-                lookup=lambda: _stored_and_released(session, key),
+                lookup=lambda: self._servable(session, key),
             )
         except ServiceError as exc:
             raise for_route(exc, file_param) from exc
         return ChunkSet(file=file, capacity=capacity, chunks=chunks)
+
+    async def _servable(self, session: AsyncSession, key: _Key) -> list[Chunk] | None:
+        """The stored chunks, unless OCR read them while it was on and it is off now: then
+        the file is extracted again, and refused as it would be had OCR never run."""
+        stored = await _stored_and_released(session, key)
+        if stored and not self.documents.limits.ocr.enabled and any(c.ocr_pages for c in stored):
+            return None
+        return stored
 
     async def _compute(
         self, session: AsyncSession, file: FileRef, params: ChunkParams, key: _Key
@@ -170,7 +178,11 @@ def split_document(
     placed = []
     for chunk in chunks:
         where = locator.locate(chunk.start, chunk.end)
-        placed.append(dataclasses.replace(chunk, pages=where.pages, headings=where.headings))
+        placed.append(
+            dataclasses.replace(
+                chunk, pages=where.pages, headings=where.headings, ocr_pages=where.ocr_pages
+            )
+        )
     return placed
 
 
@@ -195,6 +207,7 @@ async def _stored(session: AsyncSession, key: _Key) -> list[Chunk] | None:
             ChunkRow.page_first,
             ChunkRow.page_last,
             ChunkRow.headings,
+            ChunkRow.ocr_pages,
         )
         .join(ChunkSetRow, ChunkSetRow.id == ChunkRow.set_id)
         .where(
@@ -218,8 +231,9 @@ async def _stored(session: AsyncSession, key: _Key) -> list[Chunk] | None:
             text=text,
             pages=None if first is None or last is None else (first, last),
             headings=tuple(json.loads(headings)),
+            ocr_pages=tuple(json.loads(ocr_pages)),
         )
-        for index, start, end, tokens, text, first, last, headings in rows
+        for index, start, end, tokens, text, first, last, headings, ocr_pages in rows
     ]
     return chunks or None
 
@@ -252,6 +266,7 @@ async def _save(session: AsyncSession, key: _Key, chunks: list[Chunk]) -> bool:
                     "page_first": c.pages[0] if c.pages else None,
                     "page_last": c.pages[1] if c.pages else None,
                     "headings": json.dumps(c.headings, ensure_ascii=False),
+                    "ocr_pages": json.dumps(c.ocr_pages),
                 }
                 for c in chunks
             ],

@@ -48,10 +48,16 @@ class Chunk:
     text: str
     pages: tuple[int, int] | None = None  # [first, last] 1-based pages; None: unpaged
     headings: tuple[str, ...] = ()  # section path at the chunk, outermost first
+    ocr_pages: tuple[int, ...] = ()  # those of its pages whose text OCR read
 
     def provenance(self) -> dict[str, Any]:
-        """`pages` and `headings` as every output carries them: lists, pages null if unpaged."""
-        return {"pages": list(self.pages) if self.pages else None, "headings": list(self.headings)}
+        """`pages`, `headings` and `ocr_pages` as every output carries them: lists, pages null
+        if unpaged."""
+        return {
+            "pages": list(self.pages) if self.pages else None,
+            "headings": list(self.headings),
+            "ocr_pages": list(self.ocr_pages),
+        }
 
 
 def default_capacity(model_tokenizer: Tokenizer) -> int:

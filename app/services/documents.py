@@ -15,7 +15,7 @@ from app.config import Settings
 from app.db.session import end_read
 from app.db.tables import DocumentRow, FileRow
 from app.extract import EXTRACTOR_VERSION, Extractor, extract_with
-from app.extract.base import Document, ExtractLimits, Heading
+from app.extract.base import Document, ExtractLimits, Heading, OcrOptions
 from app.observability.metrics import Metrics
 from app.services.files import FileStore
 from app.services.single_flight import SingleFlight
@@ -75,7 +75,10 @@ class DocumentStore:
     async def _stored(self, session: AsyncSession, file: FileRef) -> Document | None:
         row = await session.get(DocumentRow, file.document_key)
         await end_read(session)  # no connection held while extracting
-        return None if row is None else _document(row)
+        document = None if row is None else _document(row)
+        if document is not None and document.ocr_pages and not self.limits.ocr.enabled:
+            return None  # read by OCR when it was on: extract again, to refuse it as now
+        return document
 
     async def _extract(self, session: AsyncSession, file: FileRef) -> Document:
         data = await self.files.read_bytes(file_id=file.id)
@@ -107,6 +110,7 @@ def _row(file: FileRef, document: Document) -> DocumentRow:
         text=document.text,
         pages=json.dumps(document.pages),
         headings=json.dumps([[h.start, h.level, h.title] for h in document.headings]),
+        ocr_pages=json.dumps(document.ocr_pages),
         created_ns=time.time_ns(),
     )
 
@@ -118,6 +122,7 @@ def _document(row: DocumentRow) -> Document:
         media_type=row.media_type,
         pages=[(start, end) for start, end in json.loads(row.pages)],
         headings=[Heading(start, level, title) for start, level, title in json.loads(row.headings)],
+        ocr_pages=json.loads(row.ocr_pages),
     )
 
 
@@ -129,6 +134,14 @@ def _format(document: Document) -> str:
 
 def extract_limits(settings: Settings) -> ExtractLimits:
     """The per-document bounds every extraction runs under, server and ingest engines alike."""
+    ocr = OcrOptions(
+        enabled=settings.ocr,
+        dpi=settings.ocr_dpi,
+        languages=settings.ocr_languages,
+        threads=settings.ocr_threads,
+    )
     return ExtractLimits(
-        seconds=settings.extract_timeout, max_unpacked_bytes=settings.extract_max_unpacked_bytes
+        seconds=settings.extract_timeout,
+        max_unpacked_bytes=settings.extract_max_unpacked_bytes,
+        ocr=ocr,
     )

@@ -12,6 +12,7 @@ from app.extract.base import Document, Heading
 class Provenance:
     pages: tuple[int, int] | None  # [first, last], 1-based; None for unpaged formats
     headings: tuple[str, ...]  # section path, outermost first; () before any heading
+    ocr_pages: tuple[int, ...] = ()  # those of `pages` that OCR read
 
 
 class Locator:
@@ -22,9 +23,15 @@ class Locator:
         self._page_ends = [end for _, end in document.pages]
         self._heading_starts = [heading.start for heading in document.headings]
         self._paths = _section_paths(document.headings)
+        self._ocr_pages = sorted(set(document.ocr_pages))
 
     def locate(self, start: int, end: int) -> Provenance:
-        return Provenance(pages=self._pages(start, end), headings=self._headings(start, end))
+        pages = self._pages(start, end)
+        ocr_pages: tuple[int, ...] = ()
+        if pages is not None and self._ocr_pages:
+            first, last = pages
+            ocr_pages = tuple(page for page in self._ocr_pages if first <= page <= last)
+        return Provenance(pages=pages, headings=self._headings(start, end), ocr_pages=ocr_pages)
 
     def _pages(self, start: int, end: int) -> tuple[int, int] | None:
         if not self._page_ends:

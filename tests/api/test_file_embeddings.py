@@ -68,8 +68,8 @@ async def test_ndjson_streams_one_chunk_per_line(client: httpx.AsyncClient) -> N
 async def test_errors(client: httpx.AsyncClient) -> None:
     missing = await client.post("/v1/files/file_nope/embeddings", json={})
     assert_error(missing, 404)
-    png_id = await upload_doc(client, "x.png", b"\x89PNG\r\n\x1a\n\x00\x00binary")
-    assert_error(await client.post(f"/v1/files/{png_id}/embeddings", json={}), 415)
+    gif_id = await upload_doc(client, "x.gif", b"GIF89a\x00\x00binary")
+    assert_error(await client.post(f"/v1/files/{gif_id}/embeddings", json={}), 415)
     text_id = await upload_doc(client, "paris.txt", (DOCS / "paris.txt").read_bytes())
     bad = await client.post(f"/v1/files/{text_id}/embeddings", json={"chunk_capacity": 9999})
     assert_error(bad, 400, param="chunk_capacity")

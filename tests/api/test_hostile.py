@@ -120,7 +120,8 @@ async def test_hostile_requests_get_their_4xx_and_store_nothing(
 
 
 UNCHUNKABLE = [
-    ("photo.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, 415),
+    ("photo.gif", b"GIF89a" + bytes(range(256)) * 8, 415),
+    ("photo.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, 422),  # OCR'd: not an image
     ("notes.txt", b"text with a NUL\x00 inside", 415),
     ("latin1.txt", "café crème".encode("latin-1"), 415),
     ("blank.txt", b" \n\t\r\n   ", 422),

@@ -47,7 +47,8 @@ def test_head_matches_the_declared_tables_and_downgrades_cleanly(tmp_path: Path)
     url = f"sqlite+aiosqlite:///{db}"
     upgrade_to_head(url)
     assert _differences(db) == []
-    assert {"page_first", "page_last", "headings"} <= _columns(db, "chunks")
+    assert {"page_first", "page_last", "headings", "ocr_pages"} <= _columns(db, "chunks")
+    assert "ocr_pages" in _columns(db, "documents")
     command.downgrade(alembic_config(url), "0001")
     assert "headings" not in _columns(db, "chunks") and not _columns(db, "documents")
     upgrade_to_head(url)

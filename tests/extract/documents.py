@@ -135,3 +135,87 @@ def coverage(reference: str, extracted: str) -> float:
     wanted, found = Counter(words(reference)), Counter(words(extracted))
     total = sum(wanted.values())
     return sum(min(count, found[word]) for word, count in wanted.items()) / total
+
+
+def scanned_pdf(pdf: Path, out: Path, *, dpi: int = 300) -> bytes:
+    """`pdf` as a scan would be: each page a greyscale JPEG (pdftoppm) and no text layer."""
+    import pypdfium2 as pdfium
+
+    prefix = out.with_suffix("")
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-jpeg", str(pdf), str(prefix)], check=True
+    )
+    images = sorted(prefix.parent.glob(f"{prefix.name}-*.jpg"))
+    source, scan = pdfium.PdfDocument(pdf), pdfium.PdfDocument.new()
+    try:
+        for index, image_path in enumerate(images):
+            width, height = source[index].get_size()
+            page = scan.new_page(width, height)
+            image = pdfium.PdfImage.new(scan)
+            image.load_jpeg(str(image_path), inline=True)
+            image.set_matrix(pdfium.PdfMatrix().scale(width, height))
+            page.insert_obj(image)
+            page.gen_content()
+            image_path.unlink()
+        scan.save(out)
+    finally:
+        source.close()
+        scan.close()
+    return out.read_bytes()
+
+
+def mixed_pdf(text_pdf: Path, scan_pdf: Path, out: Path, scanned: str) -> bytes:
+    """Pages of `text_pdf`, with the pages in range `scanned` (qpdf syntax, e.g. "2-3") taken
+    from its scanned copy instead."""
+    first, _, last = scanned.partition("-")
+    last = last or first
+    pages = [str(text_pdf), f"1-{int(first) - 1}", str(scan_pdf), f"{first}-{last}"]
+    pages += [str(text_pdf), f"{int(last) + 1}-z"]
+    subprocess.run(["qpdf", "--empty", "--pages", *pages, "--", str(out)], check=True)
+    return out.read_bytes()
+
+
+def texinfo_manual(out: Path) -> bytes:
+    """The GPL-3 as a Texinfo manual typeset by texi2pdf (pdfTeX), as GNU manuals are: running
+    heads "Chapter 7: Additional Terms   9" on odd pages and "10   GNU Licence Manual" on even
+    ones, a bare page number atop each chapter's first page, roman numerals in the contents.
+    Sections 0-6 are sections of one chapter, 7 on are chapters of their own (short chapters,
+    whose running head is printed once)."""
+    blocks: list[str] = []
+    for block in gpl_markdown().split("\n\n"):
+        if block.startswith("## Summary"):
+            break  # the Markdown extras (lists, table) are not Texinfo
+        title = block.lstrip("#").strip()
+        number = title.split(".", 1)[0]
+        if block.startswith("# "):
+            continue  # the manual's title
+        if block.startswith("## "):
+            blocks.append(f"@node {title}\n@chapter {_texi(title)}")
+        elif block.startswith("### "):
+            kind = "section" if int(number) < 7 else "chapter"
+            blocks.append(f"@node {title.replace('.', '')}\n@{kind} {_texi(title)}")
+        else:
+            blocks.append(_texi(block))
+    source = "\n\n".join(
+        [
+            "\\input texinfo\n@setfilename gpl.info\n@settitle GNU Licence Manual",
+            "@setchapternewpage odd\n@titlepage\n@title GNU Licence Manual\n@end titlepage",
+            "@contents\n@node Top\n@top GNU Licence Manual",
+            *blocks,
+            "@bye\n",
+        ]
+    )
+    texi = out.with_suffix(".texi")
+    texi.write_text(source, encoding="utf-8")
+    subprocess.run(
+        ["texi2pdf", "--batch", "--quiet", "-o", str(out), str(texi)],
+        cwd=out.parent,
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    return out.read_bytes()
+
+
+def _texi(text: str) -> str:
+    return text.replace("@", "@@").replace("{", "@{").replace("}", "@}")

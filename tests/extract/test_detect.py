@@ -36,7 +36,7 @@ def test_html_without_an_html_name(corpus: Corpus, extractor: Extractor) -> None
     ("data", "name"),
     [
         (bytes(range(256)) * 8, "scan.pdf"),
-        (b"\x89PNG\r\n\x1a\n" + bytes(64), "image.pdf"),
+        (b"GIF89a\x01\x00\x01\x00" + bytes(64), "image.pdf"),
         (b"\x1f\x8b\x08\x00" + bytes(32), "notes.txt"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "legacy.doc"),
         (b"\xff\xfe\x00\xd8", "bad-utf16.txt"),

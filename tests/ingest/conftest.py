@@ -37,7 +37,7 @@ def small_corpus(root: Path) -> Path:
     shutil.copy(DOCS / "fastapi-readme.md", docs / "fastapi-readme.md")
     shutil.copy(DOCS / "paris.txt", docs / "notes" / "paris.txt")
     (docs / "notes" / "blank.txt").write_text("  \n\t\n")
-    (docs / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(64)))
+    (docs / "logo.gif").write_bytes(b"GIF89a\x01\x00\x01\x00" + bytes(range(64)))
     return docs
 
 

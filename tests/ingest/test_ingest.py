@@ -35,11 +35,11 @@ from tests.extract import documents
 
 DOCS = DATA / "docs"
 RAGPREP = Path(sys.executable).with_name("ragprep")
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))  # NUL bytes: not text
+GIF = b"GIF89a\x01\x00\x01\x00" + bytes(range(256))  # an image format OCR does not take
 FIELDS: dict[str, type | tuple[type, ...]] = {"file_id": str, "filename": str, "path": str}
 FIELDS |= {"chunk_index": int, "start": int}
 FIELDS |= {"end": int, "tokens": int, "text": str, "model": str, "embedding": list}
-FIELDS |= {"pages": (list, type(None)), "headings": list}
+FIELDS |= {"pages": (list, type(None)), "headings": list, "ocr_pages": list}
 SUMMARY = re.compile(r"(?P<chunks>\d+) chunks, \d+ tokens, (?P<cached>\d+) cached chunks")
 
 
@@ -51,7 +51,7 @@ def make_folder(root: Path) -> Path:
     shutil.copy(DOCS / "gpl-3.txt", docs / "licenses" / "gnu" / "gpl-3.txt")
     shutil.copy(DOCS / "fastapi-readme.md", docs / "fastapi-readme.md")
     shutil.copy(DOCS / "paris.txt", docs / "notes" / "paris.txt")
-    (docs / "logo.png").write_bytes(PNG)
+    (docs / "logo.gif").write_bytes(GIF)
     (docs / "notes" / "blank.txt").write_text("  \n\t\n   \n")
     (docs / ".hidden.txt").write_text("hidden notes")
     (docs / ".cache" / "seen.md").write_text("# hidden folder")
@@ -136,7 +136,7 @@ def test_cold_run_writes_one_typed_line_per_chunk(cold: Cold) -> None:
         assert {c["filename"] for c in chunks} == {Path(path).name}
     assert cold.run.summary()[0] == len(lines)
     logs = "\n".join(cold.run.logs)
-    assert "logo.png: not a supported document format" in logs and "blank.txt: no text" in logs
+    assert "logo.gif: not a supported document format" in logs and "blank.txt: no text" in logs
     assert "hidden" not in logs and "seen.md" not in logs
 
 
@@ -384,3 +384,35 @@ def test_a_non_utf8_file_name_is_ingested_not_fatal(settings: Settings, tmp_path
     paths = {line["path"] for line in lines}
     assert any(p.endswith("caf\ufffd notes.txt") for p in paths)
     assert any("caf\ufffd notes.txt" in message for message in run.logs)
+
+
+def test_scans_and_images_are_ingested_with_their_pages(settings: Settings, tmp_path: Path) -> None:
+    missing = [*documents.missing_tools(), *([] if shutil.which("tesseract") else ["tesseract"])]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (listed in .ci/apt-packages.txt)")
+    docs, work = tmp_path / "scans", tmp_path / "work"
+    docs.mkdir()
+    work.mkdir()
+    documents.pandoc_file(documents.gpl_markdown(), work / "gpl.html", "-s")
+    documents.chromium_pdf(work / "gpl.html", work / "gpl.pdf")
+    original = work / "original.pdf"
+    pages = ["qpdf", "--empty", "--pages", str(work / "gpl.pdf"), "2-3", "--", str(original)]
+    subprocess.run(pages, check=True)
+    documents.scanned_pdf(original, docs / "scan.pdf")
+    png = ["pdftoppm", "-r", "300", "-gray", "-png", "-f", "2", "-l", "2", "-singlefile"]
+    subprocess.run([*png, str(original), str(docs / "page")], check=True)
+    run = ingest(tmp_path / "scans.jsonl", docs, *storage(settings))
+    assert run.code == 0
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for line in run.lines:
+        by_name.setdefault(line["filename"], []).append(line)
+    assert sorted(by_name) == ["page.png", "scan.pdf"]
+    assert {tuple(line["pages"]) for line in by_name["page.png"]} == {(1, 1)}
+    assert all(line["ocr_pages"] == [1] for line in by_name["page.png"])
+    scan = by_name["scan.pdf"]
+    assert scan[0]["pages"][0] == 1 and scan[-1]["pages"][1] == 2
+    for line in scan:
+        first, last = line["pages"]
+        assert line["ocr_pages"] == list(range(first, last + 1))
+    text = " ".join(line["text"] for line in scan)
+    assert documents.coverage(documents.pdftotext(original), text) >= 0.95

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from app.extract.base import Document, Heading
@@ -32,6 +34,18 @@ def test_pages_are_first_and_last_page_touched(
     start: int, end: int, pages: tuple[int, int]
 ) -> None:
     assert Locator(PAGED).locate(start, end).pages == pages
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "ocr_pages"),
+    [(0, 10, ()), (9, 13, (2,)), (11, 30, (2, 3)), (29, 30, (3,))],
+)
+def test_ocr_pages_are_those_of_the_chunks_pages_that_ocr_read(
+    start: int, end: int, ocr_pages: tuple[int, ...]
+) -> None:
+    scanned = dataclasses.replace(PAGED, ocr_pages=[3, 2])
+    assert Locator(scanned).locate(start, end).ocr_pages == ocr_pages
+    assert Locator(PAGED).locate(start, end).ocr_pages == ()
 
 
 def test_unpaged_documents_have_no_pages() -> None:
