@@ -78,6 +78,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         glob=args.glob,
         server=args.server,
         concurrency=args.concurrency,
+        follow_symlinks=args.follow_symlinks,
+        max_file_bytes=settings.max_upload_bytes,
     )
     try:
         if args.engine == "ray":
@@ -119,6 +121,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--glob", metavar="PATTERN", help="only files in folders whose name matches, e.g. '*.md'"
+    )
+    parser.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="follow symbolic links out of a folder and into linked folders (default: skip "
+        "them, and list them in the summary)",
     )
     parser.add_argument("--server", metavar="URL", help="use a running server, not in-process")
     parser.add_argument(

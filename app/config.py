@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     max_request_tokens: int = Field(
         default=300_000,
         gt=0,
-        description="Most tokens, all inputs together, in one /v1/embeddings request (else 400).",
+        description="Most tokens, all inputs together, in one /v1/embeddings request, and most "
+        "ids in one /v1/detokenize request (else 400).",
     )
     extract_timeout: float = Field(
         default=60.0,
@@ -117,6 +118,32 @@ class Settings(BaseSettings):
         default=256 * MIB,
         gt=0,
         description="Most bytes a DOCX (zip) may inflate to; larger, e.g. zip bombs: 413.",
+    )
+    # The worker's time and memory caps bound its work, not the size of what it sends back: a
+    # 404-byte ODT asking for 3 x 10**8 spaces became 300 MB of text in the server (issue 24).
+    max_extracted_chars: int = Field(
+        default=0,
+        ge=0,
+        description="Most characters of text one document may extract to, counted as the text "
+        "is built (else 413 document_too_large); 0: a sixteenth of max_upload_bytes.",
+    )
+    extract_workers: int = Field(
+        default=2,
+        gt=0,
+        description="Extraction worker processes: documents extracted at once, so one slow "
+        "document does not hold the others.",
+    )
+    failed_documents: int = Field(
+        default=1024,
+        ge=0,
+        description="Failed extractions remembered (by content hash) in memory, answered at "
+        "once when posted again; 0: none.",
+    )
+    chunk_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds the splitting of one stored file may take (else 422 "
+        "chunking_timeout).",
     )
     ocr: bool = Field(
         default=True,
@@ -199,6 +226,11 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.storage_dir.resolve() / 'ragprep.db'}"
         return self
+
+    @property
+    def extracted_chars_limit(self) -> int:
+        """max_extracted_chars, or its default tied to the upload limit."""
+        return self.max_extracted_chars or max(1, self.max_upload_bytes // 16)
 
     @property
     def blobs_dir(self) -> Path:

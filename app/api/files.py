@@ -11,10 +11,11 @@ import anyio
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from app.api.deps import FileStoreDep, ServicesDep, SessionDep
+from app.api.deps import CatalogDep, FileStoreDep, ServicesDep, SessionDep
 from app.errors import NotFound, PayloadTooLarge, ServiceError
 from app.schemas.errors import error_responses
 from app.schemas.files import FileDeleted, FileList, FileObject
+from app.services import cache_purge
 from app.services.chunk_store import for_route
 from app.services.documents import FileRef
 from app.services.uploads import MULTIPART_OVERHEAD
@@ -171,8 +172,14 @@ async def file_text(
 
 
 @router.delete("/{file_id}", response_model=FileDeleted, responses=error_responses(404))
-async def delete_file(file_id: str, store: FileStoreDep, session: SessionDep) -> FileDeleted:
+async def delete_file(
+    file_id: str, store: FileStoreDep, session: SessionDep, catalog: CatalogDep
+) -> FileDeleted:
+    # Looked up before the rows go (the chunks say which texts were the file's); deleted after,
+    # so a 404 deletes nothing.
+    vectors = await cache_purge.vectors_only_in(session, file_id=file_id, catalog=catalog)
     await store.delete(session=session, file_id=file_id)
+    await cache_purge.forget(session, vectors)
     return FileDeleted(id=file_id)
 
 

@@ -18,6 +18,16 @@ async def metrics(services: ServicesDep) -> Response:
     return Response(services.metrics.exposition(), media_type=CONTENT_TYPE)
 
 
+# Every label comes from a closed set: a method label per distinct method name let 30,000
+# requests with made-up methods create 600,000 series (an 88 MB scrape, +164 MB of memory).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method(scope: Scope) -> str:
+    method = scope.get("method")
+    return method if method in KNOWN_METHODS else "other"
+
+
 def _route(scope: Scope) -> str:
     # The template (/v1/files/{file_id}), never the raw path: ids would explode the series.
     route = scope.get("route")
@@ -36,7 +46,7 @@ class HttpMetrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method = scope["method"]  # read now: HEAD is served as GET further in
+        method = _method(scope)  # read now: HEAD is served as GET further in
         status = 500
         started = time.perf_counter()
 

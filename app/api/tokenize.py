@@ -3,6 +3,8 @@ inputs against the context window before embedding (as TEI's /tokenize allows)."
 
 from __future__ import annotations
 
+import threading
+
 import anyio
 from fastapi import APIRouter
 
@@ -36,8 +38,27 @@ async def tokenize(
 
 
 @router.post("/detokenize", response_model=DetokenizeResponse, responses=error_responses(400, 404))
-async def detokenize(request: DetokenizeRequest, catalog: CatalogDep) -> DetokenizeResponse:
+async def detokenize(
+    request: DetokenizeRequest, catalog: CatalogDep, services: ServicesDep
+) -> DetokenizeResponse:
     model = catalog.get(request.model)
-    return await anyio.to_thread.run_sync(
-        lambda: detokenize_ids(tokens=request.tokens, model=model)
-    )
+    max_ids = services.settings.max_request_tokens
+    gone = threading.Event()
+
+    def check() -> None:
+        if gone.is_set():
+            raise ClientGone
+
+    # CancelOnDisconnect cancels this task when the client leaves; the await then returns at
+    # once but the thread would decode on (anyio's check_cancelled does not see a plain task
+    # cancel), so the thread checks this flag instead.
+    try:
+        return await anyio.to_thread.run_sync(
+            lambda: detokenize_ids(tokens=request.tokens, model=model, max_ids=max_ids, check=check)
+        )
+    finally:
+        gone.set()
+
+
+class ClientGone(Exception):
+    """Raised in the decoding thread once its request has been cancelled; nobody awaits it."""

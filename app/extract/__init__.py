@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from app.extract.base import Document, ExtractLimits, Heading
+from app.extract.base import Document, ExtractLimits, Heading, check_text_size
 from app.extract.detect import Kind, detect
 from app.extract.text import markdown_headings, not_supported, text_document
 from app.extract.worker import Extractor
@@ -49,7 +49,7 @@ def extract_with(
 ) -> Document:
     kind = detect(data, filename=filename)
     if kind in (Kind.TEXT, Kind.MARKDOWN):
-        return text_document(data, filename=filename)
+        return check_text_size(text_document(data, filename=filename), filename, limits)
     if kind.is_image and not limits.ocr.enabled:
         raise not_supported(filename)  # images are documents only through OCR
     return extractor.run(kind, data, filename=filename, limits=limits)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.errors import UnprocessableDocument
+from app.errors import DocumentTooLarge, UnprocessableDocument
+
+# Counts and levels a document states for itself (ODF's <text:s text:c="N"/>, a PPTX paragraph's
+# lvl) are clamped: no real document needs more, and a hostile one asked for 10**8.
+MAX_REPEAT = 256
+MAX_LEVEL = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +55,45 @@ class ExtractLimits:
 
     seconds: float = 60.0  # per document
     max_unpacked_bytes: int = 256 * 1024 * 1024  # zip containers (DOCX, ...): total inflated size
+    max_chars: int = 32 * 1024 * 1024  # characters of extracted text, counted as it is built
     ocr: OcrOptions = OcrOptions()
+
+
+class TextBudget:
+    """The characters a document's text may still grow by, charged as the parser builds it, so
+    a document that would inflate is refused before its text exists (in the worker)."""
+
+    def __init__(self, limits: ExtractLimits, filename: str) -> None:
+        self.limit = limits.max_chars
+        self.filename = filename
+        self.used = 0
+
+    def take(self, text: str) -> str:
+        """`text`, once its length is charged; DocumentTooLarge past the limit."""
+        self.charge(len(text))
+        return text
+
+    def charge(self, chars: int) -> None:
+        """Charge text about to be built (before it exists); DocumentTooLarge past the limit."""
+        self.used += chars
+        if self.used > self.limit:
+            raise too_much_text(self.filename, self.used, self.limit)
+
+
+def too_much_text(filename: str, chars: int, limit: int) -> DocumentTooLarge:
+    """The one 413 for text over RAGPREP_MAX_EXTRACTED_CHARS, with the numbers."""
+    return DocumentTooLarge(
+        f"File {filename!r} extracts to more than {limit:,} characters of text (stopped at "
+        f"{chars:,}; the limit is RAGPREP_MAX_EXTRACTED_CHARS); split it into smaller files",
+        param="id",
+    )
+
+
+def check_text_size(document: Document, filename: str, limits: ExtractLimits) -> Document:
+    """The backstop for every format: the whole text within the limit."""
+    if len(document.text) > limits.max_chars:
+        raise too_much_text(filename, len(document.text), limits.max_chars)
+    return document
 
 
 def corrupt_document(filename: str, problem: str) -> UnprocessableDocument:

@@ -12,7 +12,7 @@ import zipfile
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
-from app.extract.base import Document, ExtractLimits, corrupt_document
+from app.extract.base import MAX_REPEAT, Document, ExtractLimits, TextBudget, corrupt_document
 from app.extract.html import markdown_document
 from app.extract.text import markdown_table
 from app.extract.zipguard import check_archive
@@ -37,14 +37,15 @@ def extract_odt(data: bytes, *, filename: str, limits: ExtractLimits) -> Documen
             "open and re-save it, then upload it again",
         ) from exc
     body = root.find(f"{_OFFICE}body/{_OFFICE}text")
-    walker = _Walker()
+    walker = _Walker(TextBudget(limits, filename))
     if body is not None:
         walker.blocks_of(body, depth=0)
     return markdown_document(walker.markdown(), media_type=MEDIA_TYPE, filename=filename)
 
 
 class _Walker:
-    def __init__(self) -> None:
+    def __init__(self, budget: TextBudget) -> None:
+        self.budget = budget  # charged with every piece of text taken from the XML
         self.blocks: list[str] = []
         self.notes: list[str] = []
 
@@ -86,13 +87,14 @@ class _Walker:
             [" ".join(self.inline(p) for p in cell).replace("|", "\\|") for cell in row]
             for row in table.iter(f"{_TABLE}table-row")
         ]
-        return markdown_table(rows)
+        return markdown_table(rows, self.budget)
 
     def inline(self, element: Element) -> str:
-        parts = [element.text or ""]
+        take = self.budget.take
+        parts = [take(element.text or "")]
         for child in element:
             if child.tag == f"{_TEXT}s":
-                parts.append(" " * int(child.get(f"{_TEXT}c", "1")))
+                parts.append(take(" " * _repeat(child.get(f"{_TEXT}c", "1"))))
             elif child.tag == f"{_TEXT}tab":
                 parts.append("\t")
             elif child.tag == f"{_TEXT}line-break":
@@ -101,7 +103,7 @@ class _Walker:
                 parts.append(self._note(child))
             elif child.tag not in _SKIPPED:
                 parts.append(self.inline(child))
-            parts.append(child.tail or "")
+            parts.append(take(child.tail or ""))
         return "".join(parts).strip()
 
     def _note(self, note: Element) -> str:
@@ -110,3 +112,11 @@ class _Walker:
         text = " ".join(self.inline(p) for p in body) if body is not None else ""
         self.notes.append(f"[{citation}] {text}")
         return f"[{citation}]"
+
+
+def _repeat(count: str) -> int:
+    """ODF's space count, clamped to 0..MAX_REPEAT (a hostile file asked for 10**8)."""
+    try:
+        return max(0, min(int(count), MAX_REPEAT))
+    except ValueError:
+        return 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.extract.base import Document, ExtractLimits
+from app.extract.base import Document, ExtractLimits, check_text_size
 from app.extract.detect import Kind
 from app.extract.docx import extract_docx
 from app.extract.epub import extract_epub
@@ -14,6 +14,12 @@ from app.extract.pptx import extract_pptx
 
 
 def parse(kind: Kind, data: bytes, *, filename: str, limits: ExtractLimits) -> Document:
+    """The document, its text within limits.max_chars (the parsers with a document-stated
+    repeat also count as they build; this check is every format's backstop)."""
+    return check_text_size(_parse(kind, data, filename, limits), filename, limits)
+
+
+def _parse(kind: Kind, data: bytes, filename: str, limits: ExtractLimits) -> Document:
     if kind is Kind.PDF:
         return extract_pdf(data, filename=filename, limits=limits)
     if kind.is_image:

@@ -10,7 +10,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from app.errors import UnprocessableDocument
-from app.extract.base import Document, ExtractLimits, Heading, corrupt_document
+from app.extract.base import Document, ExtractLimits, Heading, TextBudget, corrupt_document
 from app.extract.furniture import drop_running_lines
 from app.extract.ocr import pgm, read_pages
 from app.extract.paragraphs import with_paragraph_breaks
@@ -40,14 +40,15 @@ def extract_pdf(data: bytes, *, filename: str, limits: ExtractLimits | None = No
     limits = limits or ExtractLimits()
     deadline = time.monotonic() + limits.seconds
     pdf = _open(data, filename=filename)
+    budget = TextBudget(limits, filename)
     try:
-        pages = [_page_lines(pdf, i) for i in range(len(pdf))]
+        pages = [_page_lines(pdf, i, budget) for i in range(len(pdf))]
         scanned = [i for i, lines in enumerate(pages) if _is_scanned(pdf, i, lines)]
         if scanned and limits.ocr.enabled:
             images = (_render(pdf, i, limits.ocr.dpi) for i in scanned)
             read = read_pages(images, limits.ocr, filename=filename, deadline=deadline)
             for index, text in zip(scanned, read, strict=True):
-                pages[index] = text.splitlines()
+                pages[index] = budget.take(text).splitlines()
         pages = drop_running_lines(pages, _Margins(pdf).holds)
         text, spans = join_pages(with_paragraph_breaks(lines) for lines in pages)
         if not text.strip():
@@ -176,7 +177,7 @@ def _squeeze(text: str) -> str:
     return "".join(_HARD_HYPHEN_MARKS.sub("-", text).split()).lower()
 
 
-def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[str]:
+def _page_lines(pdf: pdfium.PdfDocument, index: int, budget: TextBudget) -> list[str]:
     page = pdf[index]
     try:
         textpage = page.get_textpage()
@@ -186,7 +187,7 @@ def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[str]:
             textpage.close()
     finally:
         page.close()
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    text = budget.take(raw).replace("\r\n", "\n").replace("\r", "\n")
     text = _HARD_HYPHEN_MARKS.sub("-", _HYPHEN_MARKS.sub("", text))
     text = _LINE_END_HYPHEN.sub("", text)
     return _CONTROL.sub("", text).split("\n")

@@ -16,7 +16,14 @@ from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
 from app.errors import UnprocessableDocument
-from app.extract.base import Document, ExtractLimits, Heading, corrupt_document
+from app.extract.base import (
+    MAX_LEVEL,
+    Document,
+    ExtractLimits,
+    Heading,
+    TextBudget,
+    corrupt_document,
+)
 from app.extract.text import join_pages, markdown_table
 from app.extract.zipguard import check_archive
 
@@ -30,10 +37,12 @@ _TITLES = {"title", "ctrTitle"}
 
 def extract_pptx(data: bytes, *, filename: str, limits: ExtractLimits) -> Document:
     check_archive(data, filename=filename, max_unpacked_bytes=limits.max_unpacked_bytes)
+    budget = TextBudget(limits, filename)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        slides = [
-            _slide(_parse(archive, path, filename)) for path in _slide_paths(archive, filename)
-        ]
+        # A slide listed again is read once: PowerPoint never repeats one, and a 3 KB file
+        # listing one slide 20,000 times held the worker at its memory cap.
+        paths = dict.fromkeys(_slide_paths(archive, filename))
+        slides = [_slide(_parse(archive, path, filename), budget) for path in paths]
     text, pages = join_pages(
         "\n\n".join(part for part in (f"# {title}" if title else "", body) if part)
         for title, body in slides
@@ -74,43 +83,51 @@ def _slide_paths(archive: zipfile.ZipFile, filename: str) -> Iterator[str]:
         yield posixpath.normpath(posixpath.join(base, target.lstrip("/")))
 
 
-def _slide(root: Element) -> tuple[str, str]:
+def _slide(root: Element, budget: TextBudget) -> tuple[str, str]:
     """The slide's title and the rest of its text as Markdown."""
     title = ""
     blocks: list[str] = []
     for shape in root.iter():
         if shape.tag == f"{_P}sp":
             placeholder = shape.find(f"{_P}nvSpPr/{_P}nvPr/{_P}ph")
-            lines = list(_paragraphs(shape))
+            lines = list(_paragraphs(shape, budget))
             if placeholder is not None and placeholder.get("type") in _TITLES and not title:
                 title = " ".join(" ".join(lines).split())
             elif lines:
                 blocks.append("\n".join(lines))
         elif shape.tag == f"{_A}tbl":
-            blocks.append(_table(shape))
+            blocks.append(_table(shape, budget))
     return title, "\n\n".join(block for block in blocks if block.strip())
 
 
-def _paragraphs(shape: Element) -> Iterator[str]:
+def _paragraphs(shape: Element, budget: TextBudget) -> Iterator[str]:
     for paragraph in shape.iter(f"{_A}p"):
         text = "".join(
-            node.text or "" if node.tag == f"{_A}t" else "\n"
+            budget.take(node.text or "") if node.tag == f"{_A}t" else "\n"
             for node in paragraph.iter()
             if node.tag in (f"{_A}t", f"{_A}br")
         ).strip()
         if text:
             properties = paragraph.find(f"{_A}pPr")
-            level = int(properties.get("lvl", "0")) if properties is not None else 0
-            yield "  " * level + text
+            level = _level(properties.get("lvl", "0")) if properties is not None else 0
+            yield budget.take("  " * level) + text
 
 
-def _table(table: Element) -> str:
-    rows = [[_cell(cell) for cell in row.iter(f"{_A}tc")] for row in table.iter(f"{_A}tr")]
-    return markdown_table(rows)
+def _level(value: str) -> int:
+    """A paragraph's outline level, clamped to PowerPoint's 0..8 (a hostile file said 5*10**7)."""
+    try:
+        return max(0, min(int(value), MAX_LEVEL))
+    except ValueError:
+        return 0
 
 
-def _cell(cell: Element) -> str:
-    text = " ".join("".join(t.text or "" for t in cell.iter(f"{_A}t")).split())
+def _table(table: Element, budget: TextBudget) -> str:
+    rows = [[_cell(cell, budget) for cell in row.iter(f"{_A}tc")] for row in table.iter(f"{_A}tr")]
+    return markdown_table(rows, budget)
+
+
+def _cell(cell: Element, budget: TextBudget) -> str:
+    text = " ".join("".join(budget.take(t.text or "") for t in cell.iter(f"{_A}t")).split())
     return text.replace("|", "\\|")
 
 

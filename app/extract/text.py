@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 
 from app.errors import UnsupportedMedia
-from app.extract.base import Document, Heading
+from app.extract.base import Document, Heading, TextBudget
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 # Between the pages of a paged document (PDF pages, slides): a paragraph break.
@@ -107,12 +107,17 @@ def markdown_headings(text: str) -> list[Heading]:
     return headings
 
 
-def markdown_table(rows: list[list[str]]) -> str:
+def markdown_table(rows: list[list[str]], budget: TextBudget | None = None) -> str:
     """A pipe table of cell texts (already escaped), the first row as its header; short rows
-    are padded so every row has the widest row's columns. No rows: no table."""
+    are padded so every row has the widest row's columns. No rows: no table.
+
+    The padding is charged to `budget` before it is built: one wide row over many short ones
+    would otherwise grow as rows times columns."""
     if not rows:
         return ""
     width = max(len(row) for row in rows)
+    if budget is not None:
+        budget.charge((len(rows) + 1) * (3 * width + 4))
     lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in rows]
     lines.insert(1, "|" + " --- |" * width)
     return "\n".join(lines)

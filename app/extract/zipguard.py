@@ -1,7 +1,7 @@
 """ZIP containers (DOCX, EPUB) checked before any parser opens them: size and XML entities.
 
 A zip bomb inflates a few megabytes to gigabytes. The declared sizes are checked first (cheap);
-then every XML or XHTML part (all a converter reads: images are skipped) is inflated in small reads
+then every part (whatever its name: any may be what a parser reads) is inflated in small reads
 against a running total, which keeps memory flat and stops as soon as the limit is passed.
 zipfile never inflates past a member's declared size (a lying header ends in a CRC error, a
 corrupt document), so the running total is the backstop, not the first line.
@@ -21,10 +21,10 @@ from app.errors import DocumentTooLarge, UnprocessableDocument
 from app.extract.base import corrupt_document
 
 _READ = 1 << 20
-_XML_SUFFIXES = (".xml", ".rels", ".opf", ".ncx")
-# XHTML chapters (EPUB) legitimately start with <!DOCTYPE html>; an entity can only be declared
-# inside a DOCTYPE, so refusing <!ENTITY there is enough.
-_HTML_SUFFIXES = (".xhtml", ".html", ".htm")
+# XHTML chapters (EPUB) and SVG images legitimately start with a DOCTYPE; an entity can only be
+# declared inside a DOCTYPE, so refusing <!ENTITY there is enough. Every other part is checked
+# for both, whatever its name: relationships may point a parser at any part ("word/main.bin").
+_DOCTYPE_SUFFIXES = (".xhtml", ".html", ".htm", ".svg")
 _ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be")
 _XML_MARKERS = tuple(m.encode(e) for m in ("<!DOCTYPE", "<!ENTITY") for e in _ENCODINGS)
 _HTML_MARKERS = tuple(m.encode(e) for m in ("<!ENTITY",) for e in _ENCODINGS)
@@ -40,8 +40,7 @@ def check_archive(data: bytes, *, filename: str, max_unpacked_bytes: int) -> Non
             total = 0
             for member in members:
                 markers = _markers(member.filename)
-                if markers:
-                    total = _inflate(archive, member, markers, total, filename, max_unpacked_bytes)
+                total = _inflate(archive, member, markers, total, filename, max_unpacked_bytes)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
         raise corrupt_document(
             filename,
@@ -56,11 +55,8 @@ def _check_declared(members: list[zipfile.ZipInfo], filename: str, limit: int) -
 
 
 def _markers(name: str) -> tuple[bytes, ...]:
-    """What to refuse in a member; () for parts no converter reads (images, fonts, styles)."""
-    name = name.lower()
-    if name.endswith(_XML_SUFFIXES):
-        return _XML_MARKERS
-    return _HTML_MARKERS if name.endswith(_HTML_SUFFIXES) else ()
+    """What to refuse in a member: a DOCTYPE or an entity, or in (X)HTML and SVG an entity."""
+    return _HTML_MARKERS if name.lower().endswith(_DOCTYPE_SUFFIXES) else _XML_MARKERS
 
 
 def _inflate(

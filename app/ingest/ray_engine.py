@@ -160,8 +160,8 @@ def ingest_with_ray(options: IngestOptions, settings: Settings, ray_options: Ray
     if options.server is not None:
         log.error("--server and --engine ray exclude each other: Ray workers embed themselves")
         return Outcome(EXIT_USAGE)
-    files = input_files(options)
-    if files is None:
+    inputs = input_files(options)
+    if inputs is None:
         return Outcome(EXIT_USAGE)
     with ExitStack() as stack:
         try:
@@ -173,7 +173,9 @@ def ingest_with_ray(options: IngestOptions, settings: Settings, ray_options: Ray
         if problem is not None:
             log.error("%s", problem)
             return Outcome(EXIT_USAGE)
-        summary = _run(files, settings, options, ray_options, output)
+        summary = _run(inputs.files, settings, options, ray_options, output)
+        summary.found += len(inputs.skipped)
+        summary.skipped[:0] = inputs.skipped
         written = not summary.failed or options.output == "-"
         if written:
             output.commit()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import random
 import time
@@ -22,7 +21,15 @@ from app.config import Settings
 from app.ingest import client as api
 from app.ingest.output import STDOUT, Output, chunk_line, open_output
 from app.ingest.report import FileResult, Progress, Summary, log_summary
-from app.ingest.walk import InputFile, MissingPath, find_files
+from app.ingest.walk import (
+    FileTooLarge,
+    InputFile,
+    Inputs,
+    MissingPath,
+    SkipFile,
+    read_regular,
+    scan,
+)
 from app.registry.specs import RegistryError
 from app.services.storage_lock import StorageInUse
 from app.services.uploads import clean_filename
@@ -44,6 +51,8 @@ class IngestOptions:
     glob: str | None = None
     server: str | None = None
     concurrency: int = 4
+    follow_symlinks: bool = False  # leave a folder through a symbolic link
+    max_file_bytes: int = 512 * 1024 * 1024  # larger files are skipped unread
     # base64 float32 is a quarter of the JSON floats' size on the wire and faster to parse;
     # the vectors written are the same either way (benchmarks/bench_ingest.py --encoding).
     encoding_format: Literal["base64", "float"] = "base64"
@@ -72,15 +81,10 @@ class ModelName:
         return self.known
 
 
-def _read(path: Path) -> tuple[bytes, str]:
-    data = path.read_bytes()
-    return data, hashlib.sha256(data).hexdigest()
-
-
 async def _stored_file(
-    client: httpx.AsyncClient, file: InputFile, result: FileResult
+    client: httpx.AsyncClient, file: InputFile, result: FileResult, max_bytes: int
 ) -> api.StoredFile:
-    data, sha256 = await anyio.to_thread.run_sync(_read, file.path)
+    data, sha256 = await anyio.to_thread.run_sync(read_regular, file.path, max_bytes)
     # The name the server would store, so matches are exact.
     name = clean_filename(file.name)
     stored = await api.find_stored(client, sha256, name)
@@ -111,10 +115,14 @@ async def _embedded_chunks(
 
 
 async def _ingest_file(
-    client: httpx.AsyncClient, file: InputFile, params: dict[str, Any], model: ModelName
+    client: httpx.AsyncClient,
+    file: InputFile,
+    params: dict[str, Any],
+    model: ModelName,
+    max_bytes: int,
 ) -> FileResult:
     result = FileResult(file=file)
-    stored = await _stored_file(client, file, result)
+    stored = await _stored_file(client, file, result, max_bytes)
     items = await _embedded_chunks(client, file, stored.id, params)
     if [item["index"] for item in items] != list(range(len(items))):
         raise ValueError("the server's chunk stream is incomplete or out of order")
@@ -130,6 +138,10 @@ async def _guarded(work: Awaitable[FileResult], file: InputFile) -> FileResult:
     """A file's outcome: one file going wrong is reported, it never ends the run."""
     try:
         return await work
+    except SkipFile as exc:
+        return FileResult(file=file, skipped=str(exc))
+    except FileTooLarge as exc:
+        return FileResult(file=file, failed=str(exc))
     except api.ApiError as exc:
         if exc.skip_reason is not None:
             return FileResult(file=file, skipped=exc.skip_reason)
@@ -170,7 +182,7 @@ async def _run_files(
 
     try:
         for file in files:
-            work = _ingest_file(client, file, params, model)
+            work = _ingest_file(client, file, params, model, options.max_file_bytes)
             pending.append(asyncio.create_task(_guarded(work, file)))
             if len(pending) >= options.concurrency:
                 await emit()
@@ -193,30 +205,33 @@ async def _probe(client: httpx.AsyncClient, options: IngestOptions) -> ModelName
     return None
 
 
-def input_files(options: IngestOptions) -> list[InputFile] | None:
-    """The files to ingest, or None (logged) for a usage error."""
+def input_files(options: IngestOptions) -> Inputs | None:
+    """The files to ingest and those passed over, or None (logged) for a usage error."""
     try:
-        files = find_files(options.paths, options.glob)
+        inputs = scan(options.paths, options.glob, follow_symlinks=options.follow_symlinks)
     except MissingPath as exc:
         log.error("%s", exc)
         return None
     if options.output != STDOUT:  # an earlier OUT inside an input folder is not a document
         out = Path(options.output).resolve()
-        files = [f for f in files if f.path.resolve() != out]
-    if not files:
+        inputs.files = [f for f in inputs.files if f.path.resolve() != out]
+    if not inputs.files:
         log.error("no input files found in %s", ", ".join(str(p) for p in options.paths))
+        for name, why in inputs.skipped:
+            log.error("  skipped %s: %s", name, why)
         return None
-    return files
+    return inputs
 
 
 async def _ingest_all(
     client: httpx.AsyncClient,
-    files: list[InputFile],
+    inputs: Inputs,
     options: IngestOptions,
     model: ModelName,
     output: Output,
 ) -> Summary:
-    summary = Summary(found=len(files))
+    files = inputs.files
+    summary = Summary(found=len(files) + len(inputs.skipped), skipped=list(inputs.skipped))
     progress = Progress(summary)
     # On a terminal, log lines are printed above the bar instead of through it.
     redirect = logging_redirect_tqdm() if progress.tty else nullcontext()
@@ -236,8 +251,8 @@ class Outcome:
 
 async def ingest(options: IngestOptions, settings: Settings) -> Outcome:
     """Run the whole command."""
-    files = input_files(options)
-    if files is None:
+    inputs = input_files(options)
+    if inputs is None:
         return Outcome(EXIT_USAGE)
     async with AsyncExitStack() as stack:
         try:  # before the model loads, so a bad -o fails at once
@@ -253,7 +268,7 @@ async def ingest(options: IngestOptions, settings: Settings) -> Outcome:
         model = await _probe(client, options)
         if model is None:
             return Outcome(EXIT_USAGE)
-        summary = await _ingest_all(client, files, options, model, output)
+        summary = await _ingest_all(client, inputs, options, model, output)
         # A run with failures leaves an earlier OUT untouched rather than publish a partial one.
         written = not summary.failed or options.output == STDOUT
         if written:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,21 @@ _PROBE_CACHE_SIZE = 64
 # are cut into independent segments first, so each splitter call sees a bounded run.
 _RUN_CHARS_PER_TOKEN = 8
 _MIN_RUN_CHARS = 2048
+# Spaces do not save it either: a line of words with no full stop or newline ("lorem ipsum "
+# times 100,000) is one sentence to the splitter, which re-measures the whole rest of it for
+# every chunk (1 MB 2.4 s, 8 MB 99 s, with the GIL held in the Rust splitter so /health stalled
+# alike). So every segment the splitter sees is bounded, whatever its characters: about 16
+# chunks of text, cut at the strongest break in its second half (a blank line, a line end, a
+# sentence end, a space). Real text already breaks there, so its chunks barely change.
+_SEGMENT_CHARS_PER_TOKEN = 64
+_MIN_SEGMENT_CHARS = 16384
+# Strongest first: where a segment may end, searched from its end backwards.
+_BREAKS = (
+    re.compile(r"\n[ \t]*\n"),
+    re.compile(r"\n"),
+    re.compile(r"[.!?\u3002\uff01\uff1f][\"')\]\u201d\u2019]*\s"),
+    re.compile(r"\s"),
+)
 # Characters that never start a grapheme: a cut must not separate them from their base.
 _JOINERS = frozenset("\u200c\u200d\ufe0e\ufe0f")
 
@@ -73,21 +89,26 @@ def split_text(
     overlap: int = 0,
     markdown: bool = False,
     sizing_tokenizer: Tokenizer | None = None,
+    deadline: float | None = None,
 ) -> list[Chunk]:
     """Split `text` into chunks of at most `capacity` tokens, in document order.
 
     `capacity` and `overlap` are measured with `sizing_tokenizer` when given (e.g. cl100k, for
     clients that budget in OpenAI tokens), otherwise with the model's tokenizer. Either way no
-    chunk exceeds what the model can embed. Raises InvalidRequest for impossible limits.
+    chunk exceeds what the model can embed. Raises InvalidRequest for impossible limits, and
+    ChunkingTimeout once `time.monotonic()` passes `deadline` (checked between segments, each
+    of which takes milliseconds).
     """
     limit = default_capacity(model_tokenizer)
     capacity = checked_sizes(model_tokenizer, capacity, overlap)
     sizer = sizing_tokenizer or model_tokenizer
-    spans = [
-        span
-        for start, end in _segments(text, max(_MIN_RUN_CHARS, _RUN_CHARS_PER_TOKEN * capacity))
-        for span in _spans(text[start:end], sizer, capacity, overlap, markdown, start)
-    ]
+    max_run = max(_MIN_RUN_CHARS, _RUN_CHARS_PER_TOKEN * capacity)
+    max_segment = max(_MIN_SEGMENT_CHARS, _SEGMENT_CHARS_PER_TOKEN * capacity)
+    spans: list[_Span] = []
+    for start, end in _segments(text, max_run, max_segment):
+        if deadline is not None and time.monotonic() > deadline:
+            raise ChunkingTimeout(done=start, total=len(text))
+        spans.extend(_spans(text[start:end], sizer, capacity, overlap, markdown, start))
     measured = _fit_window(text, spans, model_tokenizer, limit, overlap, markdown)
     return [
         Chunk(index=index, start=start, end=end, tokens=tokens, text=text[start:end])
@@ -103,15 +124,55 @@ def has_text(text: str) -> bool:
     return any(not char.isspace() and unicodedata.category(char)[0] not in "CZ" for char in text)
 
 
-def _segments(text: str, max_run: int) -> Iterator[_Span]:
-    """Spans covering `text` that the splitter can handle in linear time: cut only inside runs
-    of non-space text longer than `max_run`, into pieces of at most `max_run` characters."""
+class ChunkingTimeout(Exception):
+    """Splitting went past its deadline; `done` of `total` characters were split."""
+
+    def __init__(self, *, done: int, total: int) -> None:
+        super().__init__(f"chunking stopped at character {done} of {total}")
+        self.done = done
+        self.total = total
+
+
+def _segments(text: str, max_run: int, max_segment: int) -> Iterator[_Span]:
+    """Spans covering `text` that the splitter can handle in linear time: none longer than
+    `max_segment`, and runs of non-space text longer than `max_run` cut into pieces of at most
+    `max_run` characters."""
+    long_run = re.compile(rf"\S{{{max_run + 1},}}")
     start = 0
-    for run in re.finditer(rf"\S{{{max_run + 1},}}", text):
-        for cut in _run_cuts(text, run.start(), run.end(), max_run):
-            yield start, cut
-            start = cut
+    for segment_start, segment_end in _bounded(text, max_segment):
+        for run in long_run.finditer(text, segment_start, segment_end):
+            for cut in _run_cuts(text, run.start(), run.end(), max_run):
+                yield start, cut
+                start = cut
+        yield start, segment_end
+        start = segment_end
+
+
+def _bounded(text: str, max_segment: int) -> Iterator[_Span]:
+    """Spans of at most `max_segment` characters covering `text`, each ending at the strongest
+    break in its second half; a hard cut (outside a grapheme) where there is none."""
+    start = 0
+    while len(text) - start > max_segment:
+        limit = start + max_segment
+        cut = _last_break(text, start + max_segment // 2, limit)
+        if cut is None:
+            cut = limit
+            while cut > start + 1 and _continues_grapheme(text[cut]):
+                cut -= 1
+        yield start, cut
+        start = cut
     yield start, len(text)
+
+
+def _last_break(text: str, low: int, high: int) -> int | None:
+    """Where the strongest break in text[low:high] ends (its last occurrence), or None."""
+    for pattern in _BREAKS:
+        last = None
+        for last in pattern.finditer(text, low, high):  # noqa: B007  # the last one is wanted
+            pass
+        if last is not None:
+            return last.end()
+    return None
 
 
 def _run_cuts(text: str, start: int, end: int, max_run: int) -> Iterator[int]:

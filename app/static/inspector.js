@@ -139,7 +139,10 @@ async function upload(fileList) {
 }
 
 async function deleteFile(file) {
-  if (!window.confirm(`Delete ${file.filename}? Its chunks and cached vectors go too.`)) return;
+  const question =
+    `Delete ${file.filename}? Its chunks go too, and its cached vectors ` +
+    "unless another file holds the same text.";
+  if (!window.confirm(question)) return;
   try {
     await api.request(`/v1/files/${encodeURIComponent(file.id)}`, { method: "DELETE" });
     if (state.file?.id === file.id) forgetFile();

@@ -100,3 +100,26 @@ async def test_vectors_of_two_engines_never_mix(
             served[backend] = vectors
         assert cached_tokens(again) == again["usage"]["prompt_tokens"]
     assert served["llama"] != served["openvino-f32"]
+
+
+async def _embedded_file(client: httpx.AsyncClient, name: str, text: str) -> str:
+    upload = await client.post("/v1/files", files={"file": (name, text.encode())})
+    assert upload.status_code == 200, upload.text
+    file_id: str = upload.json()["id"]
+    embedded = await client.post(f"/v1/files/{file_id}/embeddings", json={})
+    assert embedded.status_code == 200, embedded.text
+    return file_id
+
+
+async def test_deleting_a_file_deletes_its_cached_vectors(client: httpx.AsyncClient) -> None:
+    # Left behind, a hit or miss on /metrics told anyone whether a guessed text was embedded.
+    own = "A sentence only the deleted file held."
+    shared = "A sentence two files hold."
+    doomed = await _embedded_file(client, "doomed.txt", own)
+    both = await _embedded_file(client, "one.txt", shared)
+    await _embedded_file(client, "two.txt", shared)
+    assert cached_tokens(await embed(client, [own])) > 0
+    for file_id in (doomed, both):
+        assert (await client.delete(f"/v1/files/{file_id}")).status_code == 200
+    assert cached_tokens(await embed(client, [own])) == 0
+    assert cached_tokens(await embed(client, [shared])) > 0  # two.txt still holds it

@@ -81,6 +81,21 @@ async def test_unmatched_routes_do_not_explode_the_series(client: httpx.AsyncCli
     assert not any("/v1/nope" in str(key) for key in samples)
 
 
+async def test_made_up_methods_share_one_label(client: httpx.AsyncClient) -> None:
+    # One series per method name let 30,000 random names make 600,000 series.
+    for n in range(5):
+        response = await client.request(f"BREW{n}", "/health")
+        assert response.status_code == 405
+    await client.request("PROPFIND", "/v1/nope")
+    samples = await scrape(client)
+    methods = {dict(labels).get("method") for _, labels in samples} - {None}
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
+    labels = {"route": "/health", "method": "other", "status": "405"}
+    assert value(samples, "ragprep_http_requests_total", **labels) == 5
+    unmatched = {"route": "unmatched", "method": "other", "status": "404"}
+    assert value(samples, "ragprep_http_requests_total", **unmatched) == 1
+
+
 async def test_rejections_are_counted(run_app: AppRunner, settings: Settings) -> None:
     tiny = settings.model_copy(update={"queue_size": 1, "embedding_cache": False})
     async with run_app(tiny) as client:

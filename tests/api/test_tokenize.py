@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import pytest
 
+from app.config import Settings
+from app.engine.llama import LlamaTokenizer
+from app.services.tokenize import detokenize_ids
+from tests.api.test_chunks import DOCS
 from tests.api.test_files import assert_error
+from tests.conftest import AppRunner
 
 CLS, SEP = 101, 102
 
@@ -86,3 +93,45 @@ async def test_bad_requests_get_openai_errors(client: httpx.AsyncClient) -> None
     assert_error(await client.post("/v1/detokenize", json={"tokens": []}), 400, param="tokens")
     assert_error(await client.post("/v1/detokenize", json={"tokens": [-1]}), 400, param="tokens")
     assert_error(await client.post("/v1/detokenize", json={"tokens": ["a"]}), 400)
+
+
+async def test_ids_over_the_request_limit_are_a_400(run_app: AppRunner, settings: Settings) -> None:
+    async with run_app(settings.model_copy(update={"max_request_tokens": 1000})) as client:
+        ok = await client.post("/v1/detokenize", json={"tokens": [1996] * 1000})
+        assert ok.status_code == 200, ok.text
+        over = await client.post("/v1/detokenize", json={"tokens": [1996] * 1001})
+        assert_error(over, 400, param="tokens")
+        assert over.json()["error"]["code"] == "too_many_tokens"
+        assert "1001 ids; at most 1000" in over.json()["error"]["message"]
+
+
+class ClientGone(Exception):
+    pass
+
+
+def test_detokenize_equals_llama_cpp_and_stops_for_a_gone_client(
+    model_tokenizer: LlamaTokenizer,
+) -> None:
+    text = (DOCS / "gpl-3.txt").read_text()
+    ids = model_tokenizer.tokenize(text)
+    model = SimpleNamespace(name="m", tokenizer=model_tokenizer)
+    ours = detokenize_ids(tokens=ids, model=model, max_ids=len(ids))  # type: ignore[arg-type]
+    theirs = model_tokenizer._model.detokenize(ids, special=False)
+    assert ours.text == theirs.decode("utf-8", errors="replace").strip()
+    checks = 0
+
+    def cancelled_after_two() -> None:
+        nonlocal checks
+        checks += 1
+        if checks == 3:
+            raise ClientGone  # as anyio.from_thread.check_cancelled raises in the server
+
+    many = ids * 10
+    with pytest.raises(ClientGone):
+        detokenize_ids(
+            tokens=many,
+            model=model,  # type: ignore[arg-type]
+            max_ids=len(many),
+            check=cancelled_after_two,
+        )
+    assert checks == 3  # stopped at the third check, 8k ids in, not after all of them

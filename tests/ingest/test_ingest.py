@@ -246,11 +246,13 @@ def test_a_failed_file_exits_1_and_keeps_the_old_output(
 ) -> None:
     monkeypatch.setenv("RAGPREP_MAX_UPLOAD_BYTES", "4096")
     docs = small_folder(tmp_path)
-    shutil.copy(DOCS / "gpl-3.txt", docs / "gpl-3.txt")  # 35 kB: 413, a failure, not a skip
+    shutil.copy(DOCS / "gpl-3.txt", docs / "gpl-3.txt")  # 35 kB: too large, a failure, not a skip
     (docs / "empty.txt").write_bytes(b"")
     (out := tmp_path / "out.jsonl").write_text("previous run\n")
     assert ingest(out, docs, *storage(settings)).code == 1
-    assert re.search(r"failed .*gpl-3\.txt: HTTP 413", caplog.text)
+    # Its size is checked before it is read, as the server would answer 413.
+    too_large = r"failed .*gpl-3\.txt: larger than the upload limit \(35,\d+ bytes"
+    assert re.search(too_large, caplog.text)
     assert "empty.txt: empty file" in caplog.text
     assert out.read_text() == "previous run\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "small", "storage"]

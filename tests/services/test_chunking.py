@@ -196,6 +196,7 @@ class MeasuringTokenizer:
     def __init__(self, inner: Tokenizer) -> None:
         self.inner = inner
         self.measured = 0
+        self.longest = 0
 
     @property
     def window(self) -> int:
@@ -218,6 +219,7 @@ class MeasuringTokenizer:
 
     def count(self, text: str) -> int:
         self.measured += len(text)
+        self.longest = max(self.longest, len(text))
         return self.inner.count(text)
 
     def detokenize(self, tokens: Sequence[int]) -> str:
@@ -246,6 +248,35 @@ def test_runs_without_break_points_cost_linear_work(unit: str, model_tokenizer: 
     assert all(chunk.text == large_text[chunk.start : chunk.end] for chunk in chunks)
     _assert_in_order(chunks, overlap=0)
     _assert_covers(large_text, chunks, exactly_once=True)
+
+
+@pytest.mark.parametrize(
+    ("unit", "markdown"),
+    [("lorem ipsum dolor sit amet ", False), ("lorem ipsum dolor sit amet ", True)],
+    ids=["words", "words-markdown"],
+)
+def test_the_splitter_sees_bounded_segments_whatever_the_characters(
+    unit: str, markdown: bool, model_tokenizer: Tokenizer
+) -> None:
+    # The cost is inside the Rust splitter, quadratic in what it is given: a line of words with
+    # no break is one "sentence" (1 MB 2.4 s, 8 MB 99 s, measured characters only linear). So
+    # what it is given is bounded: 64 characters per token of capacity, at least 16384.
+    text = unit * (1_000_000 // len(unit))
+    measuring = MeasuringTokenizer(model_tokenizer)
+    chunks = split_text(text=text, model_tokenizer=measuring, markdown=markdown)
+    assert measuring.longest <= 64 * default_capacity(model_tokenizer)
+    assert measuring.measured < 8 * len(
+        text
+    )  # a constant factor: each segment measured a few times
+    assert all(chunk.text == text[chunk.start : chunk.end] for chunk in chunks)
+    # Cut between words, never inside one.
+    assert all(c.start == 0 or text[c.start - 1] == " " for c in chunks)
+    assert all(c.end == len(text) or text[c.end] == " " for c in chunks)
+    _assert_in_order(chunks, overlap=0)
+    _assert_covers(text, chunks, exactly_once=True)
+    # Segment ends cost a partly filled chunk each, no more: about 16 chunks per segment.
+    full = default_capacity(model_tokenizer)
+    assert sum(chunk.tokens for chunk in chunks) / len(chunks) > 0.9 * full
 
 
 def test_long_runs_are_cut_at_punctuation_and_never_inside_a_grapheme(

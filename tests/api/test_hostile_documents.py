@@ -1,0 +1,71 @@
+"""Documents that fail, through the API: the text limit is a 413 with the numbers and stores
+nothing; a failed document is remembered by its bytes; extraction workers run side by side."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from app.config import Settings
+from tests.api.test_chunks import DOCS, count_rows, upload_doc
+from tests.api.test_documents import app_and_client
+from tests.api.test_files import assert_error
+from tests.conftest import AppRunner
+
+CORRUPT_PDF = b"%PDF-1.7\n" + b"not a real PDF body " * 200
+
+
+async def test_text_over_the_limit_is_413_with_the_numbers(
+    settings: Settings, run_app: AppRunner
+) -> None:
+    text = (DOCS / "gpl-3.txt").read_bytes()
+    async with run_app(settings.model_copy(update={"max_extracted_chars": 10_000})) as client:
+        file_id = await upload_doc(client, "gpl-3.txt", text)
+        for route, param in ((f"/v1/files/{file_id}/embeddings", "file_id"), ("/v1/chunks", "id")):
+            response = await client.post(route, json={} if param == "file_id" else {"id": file_id})
+            assert_error(response, 413, param=param)
+            error = response.json()["error"]
+            assert error["code"] == "document_too_large"
+            assert "more than 10,000 characters" in error["message"]
+            assert f"stopped at {len(text.decode()):,}" in error["message"]
+    assert count_rows(settings, "documents") == count_rows(settings, "chunk_sets") == 0
+
+
+def test_the_default_limit_follows_the_upload_limit(settings: Settings) -> None:
+    assert settings.extracted_chars_limit == settings.max_upload_bytes // 16
+    smaller = settings.model_copy(update={"max_upload_bytes": 1 << 20})
+    assert smaller.extracted_chars_limit == 65536
+    assert smaller.model_copy(update={"max_extracted_chars": 7}).extracted_chars_limit == 7
+
+
+async def test_a_failed_document_is_remembered_by_its_bytes(settings: Settings) -> None:
+    async with app_and_client(settings) as (services, client):
+        first = await upload_doc(client, "broken.pdf", CORRUPT_PDF)
+        refused = await client.post("/v1/chunks", json={"id": first})
+        assert_error(refused, 422, param="id")
+        assert refused.json()["error"]["code"] == "corrupt_document"
+        assert services.documents.extractions == 1
+        again = await upload_doc(client, "again.pdf", CORRUPT_PDF)
+        started = time.perf_counter()
+        repeated = await client.post(f"/v1/files/{again}/embeddings", json={})
+        assert time.perf_counter() - started < 1.0
+        assert_error(repeated, 422, param="file_id")
+        assert repeated.json()["error"]["code"] == "corrupt_document"
+        assert "'again.pdf'" in repeated.json()["error"]["message"]
+        assert "broken.pdf" not in repeated.json()["error"]["message"]
+        assert services.documents.extractions == 1  # answered from memory, not parsed again
+
+
+async def test_one_slow_document_does_not_hold_the_others(settings: Settings) -> None:
+    # One worker served every document in turn: a small HTML file waited 50 s behind a
+    # hostile e-book. 27 MB of navigation take the HTML converter seconds (to drop them all).
+    slow_html = b"<nav>" + b"<p>word</p>" * 2_500_000 + b"</nav><p>The page.</p>"
+    async with app_and_client(settings) as (_, client):
+        slow = await upload_doc(client, "slow.html", slow_html)
+        small = await upload_doc(client, "small.html", b"<h1>Small</h1><p>A small page.</p>")
+        slow_task = asyncio.create_task(client.post("/v1/chunks", json={"id": slow}))
+        await asyncio.sleep(0.5)  # the slow one is in a worker by now
+        answer = await client.post("/v1/chunks", json={"id": small})
+        assert answer.status_code == 200, answer.text
+        assert not slow_task.done(), "the small document waited for the slow one"
+        assert (await slow_task).status_code == 200
