@@ -60,6 +60,10 @@ def _non_negative(value: str) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from app.engine.catalog import warm_up
+
+    if not args.server:  # the model runs here, not in a server: overlap the imports below
+        warm_up(settings)
     # Imported here: `ragprep serve` should not pay for the ingest client's imports.
     from app.ingest.run import IngestOptions, ingest
 

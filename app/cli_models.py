@@ -16,9 +16,16 @@ log = logging.getLogger("ragprep")
 def _prepare(args: argparse.Namespace, settings: Settings) -> int:
     from app.registry.prepare import prepare_default
 
-    prepared = prepare_default(settings.models_dir, weight_type=settings.default_weight_type)
+    prepared = prepare_default(
+        settings.models_dir,
+        weight_type=settings.default_weight_type,
+        engine=settings.default_engine,
+    )
     state = "built" if prepared.built else "already built"
     print(f"default model {state}: {prepared.path} ({prepared.weight_type}: {prepared.reason})")
+    if prepared.engine is not None:
+        engine = prepared.engine
+        print(f"served with {engine.backend} {engine.precision}: {engine.reason}")
     return 0
 
 

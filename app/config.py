@@ -56,6 +56,13 @@ class Settings(BaseSettings):
         "YAML's `weight_type`; unset: `models prepare` measures them and keeps the fastest "
         "that meets its fidelity bound (app/registry/fidelity.py).",
     )
+    default_engine: Literal["llama", "openvino-bf16", "openvino-f32"] | None = Field(
+        default=None,
+        description="Pin the engine of the default model (when its YAML leaves the choice to "
+        "`models prepare`, backend: sentencetransformers): llama (llama.cpp on the GGUF), "
+        "openvino-bf16 or openvino-f32; unset: prepare measures them and keeps the fastest that "
+        "meets its fidelity bound. The choice is stamped and kept until the GGUF is rebuilt.",
+    )
     # Measured (issue 12, 2-core EPYC): two contexts of one thread each decode 6.2-6.7k tokens/s
     # against 4.2-4.6k for one context of two threads; ggml's per-op thread sync dominates at
     # MiniLM's size, so independent contexts scale better than threads within one.
@@ -67,7 +74,8 @@ class Settings(BaseSettings):
     threads: int = Field(
         default=0,
         ge=0,
-        description="llama.cpp threads per decode context; 0: CPU cores divided by workers.",
+        description="Threads per decode context (llama.cpp) or per CPU stream (OpenVINO); 0: CPU "
+        "cores divided by workers.",
     )
     # Measured (benchmarks/bench_embeddings.py): BERT attention spans the whole ubatch, so
     # smaller batches are faster; one full window (512 for MiniLM) beat 1024, 2048 and 4096.

@@ -41,7 +41,7 @@ from app.config import Settings
 from app.db.dialect import is_sqlite
 from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine, create_session_factory
-from app.engine.catalog import ModelCatalog, load_catalog
+from app.engine.catalog import ModelCatalog, load_catalog, warm_up
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.errors import install_error_handlers
 from app.extract import Extractor
@@ -143,6 +143,7 @@ def _lifespan(settings: Settings, metrics: Metrics) -> Lifespan:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Torn down in reverse, also when a later step fails: the batch workers drain before
         # the database goes away, and the storage lock is released last.
+        warm_up(settings)  # OpenVINO's import and compilation overlap the database steps below
         async with AsyncExitStack() as stack:
             shared = not is_sqlite(settings.database_url)
             if not shared:

@@ -1,5 +1,6 @@
 """ragprep against its peers, same texts, same run, interleaved: sentence-transformers (PyTorch
-CPU) and llama-cpp-python's own server, on short texts and chunk-sized texts.
+CPU), OpenVINO and ONNX Runtime used directly, and llama-cpp-python's own server, on short texts
+and chunk-sized texts.
 
     python -m benchmarks.bench_peers [--rounds 3] [--short 384] [--chunks 96] [--quick]
 
@@ -7,7 +8,10 @@ Needs the `bench` extra (`pip install torch==2.13.0` first, then `pip install -e
 Paths: ragprep's engine in-process (one queue, its default workers x threads), ragprep over
 HTTP (`ragprep serve`, 16 concurrent clients of 8-32 inputs, embedding cache off),
 sentence-transformers (batch 8 and 32; the better one is the peer figure) and
-`python -m llama_cpp.server --embedding` (requests of 32 inputs). Rates are model tokens/s
+`python -m llama_cpp.server --embedding` (requests of 32 inputs), OpenVINO on the HF model
+converted by `openvino.convert_model` with its default compile options and ONNX Runtime on its
+`torch.onnx.export` (both batches of 32 sorted by length, mean pooling: benchmarks/peers_direct).
+Rates are model tokens/s
 with [CLS]/[SEP]; each figure is the median of --rounds, paths interleaved within each round.
 Fidelity is the minimum cosine of each path's vectors against sentence-transformers'.
 Then the latency of a 1-input request sent while a 2048-input request is being embedded.
@@ -42,6 +46,7 @@ from app.registry.prepare import packaged_default_weights, prepare_default
 from benchmarks.bench_embeddings import REQUEST_SIZES, SEED, machine_line
 from benchmarks.corpus import Workload, rag_chunks
 from benchmarks.live import MODELS, free_port, live_server, wait_healthy
+from benchmarks.peers_direct import onnx_runtime, openvino_direct
 
 Matrix = npt.NDArray[np.float32]
 Embed = Callable[[list[str]], Matrix]
@@ -98,7 +103,8 @@ def engine_path(stack: ExitStack, tokenizer: LlamaTokenizer) -> Peer:
 
     workers = engine.workers
     threads = getattr(engine.embedders[0], "threads", "?")
-    return Peer(f"ragprep engine ({workers} workers x {threads} threads)", embed)
+    layout = f"{model.backend} {model.precision}, {workers} workers x {threads} threads"
+    return Peer(f"ragprep engine ({layout})", embed)
 
 
 async def _post_all(url: str, requests: list[list[str]], clients: int) -> list[list[float]]:
@@ -230,10 +236,12 @@ def report(paths: list[Peer], work: dict[str, Workload], rounds: int, latency: A
                 f"| {rate / llama.rate(name, tokens):.2f}x | {path.fidelity[name]:.6f} |"
             )
     http = next(p for p in paths if p.name.startswith("ragprep HTTP"))
+    engine = next(p for p in paths if p.name.startswith("ragprep engine"))
+    direct = next(p for p in paths if p.name.startswith("OpenVINO direct"))
     print(
-        "\nTargets: HTTP >= 1.3x sentence-transformers, >= 3x llama-cpp-python server, "
-        f"fidelity >= {FLOOR} (app/registry/fidelity.py), 1-input answered < 1 s during a "
-        "2048-input request"
+        "\nTargets: HTTP >= 3x sentence-transformers, >= 1.0x OpenVINO direct, >= 8x "
+        f"llama-cpp-python server, >= 0.85x the in-process engine, fidelity >= {FLOOR} "
+        "(app/registry/fidelity.py), 1-input answered < 1 s during a 2048-input request"
     )
     for name, workload in work.items():
         tokens = workload.total_tokens
@@ -241,7 +249,9 @@ def report(paths: list[Peer], work: dict[str, Workload], rounds: int, latency: A
         rate = http.rate(name, tokens)
         print(
             f"  {name}: HTTP / sentence-transformers {rate / st.rate(name, tokens):.2f}x, "
+            f"HTTP / OpenVINO direct {rate / direct.rate(name, tokens):.2f}x, "
             f"HTTP / llama-cpp-python server {rate / llama.rate(name, tokens):.2f}x, "
+            f"HTTP / in-process {rate / engine.rate(name, tokens):.2f}x, "
             f"min cosine {http.fidelity[name]:.6f}"
         )
     seconds, in_flight = latency
@@ -264,7 +274,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    gguf = prepare_default(MODELS, weight_type=Settings().default_weight_type)
+    settings = Settings()
+    gguf = prepare_default(
+        MODELS, weight_type=settings.default_weight_type, engine=settings.default_engine
+    )
     tokenizer = LlamaTokenizer(gguf.path)
     work = workloads(tokenizer, args.short, args.chunks)
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="ragprep-peers-") as tmp:
@@ -280,12 +293,16 @@ def main(argv: Sequence[str] | None = None) -> None:
                 http_embed(server.url, clients=CLIENTS, sizes=REQUEST_SIZES),
             ),
             *sentence_transformers_paths(),
+            Peer("OpenVINO direct (convert_model, defaults)", openvino_direct()),
+            Peer("ONNX Runtime (torch.onnx.export)", onnx_runtime()),
             Peer("llama-cpp-python server", http_embed(llama_url, clients=1, sizes=(32, 32))),
         ]
         run_rounds(paths, work, args.rounds)
         latency = probe_latency(server.url)
     report(paths, work, args.rounds, latency)
     print(f"\nweight type {gguf.weight_type} ({gguf.reason})")
+    if gguf.engine is not None:
+        print(f"engine {gguf.engine.backend} {gguf.engine.precision} ({gguf.engine.reason})")
     print(machine_line(1, load_before))  # ragprep rows name their own workers x threads
 
 

@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.engine.llama import LlamaTokenizer
 from app.main import create_app
-from app.registry.prepare import prepare_default_model
+from app.registry.prepare import packaged_default_weights, prepare_default_model
+from app.registry.prepare_engine import ensure_ir
 from app.registry.specs import OutType
 from app.registry.stamp import read_stamp
 from tests import pg
@@ -34,16 +35,20 @@ def default_gguf() -> Path:
     """The default model, built from the packaged weights once (a no-op after `make test`), in
     the type `models prepare` measured fastest here, or the one RAGPREP_DEFAULT_WEIGHT_TYPE pins:
     the whole suite must pass with each (see the README's Development section)."""
-    return prepare_default_model(MODELS, Settings().default_weight_type)
+    settings = Settings()
+    return prepare_default_model(MODELS, settings.default_weight_type, settings.default_engine)
 
 
 @pytest.fixture(scope="session")
 def default_fidelity(default_gguf: Path) -> float:
-    """The contract's bound for the type the default model was built in."""
+    """The contract's bound for the precision the default model is served in: the GGUF's weight
+    type, or OpenVINO's inference precision when prepare chose OpenVINO."""
     from app.registry.fidelity import min_cosine
 
     stamp = read_stamp(default_gguf)
     assert stamp is not None and stamp.weight_type, default_gguf
+    if stamp.extra.get("engine") == "openvino":
+        return min_cosine(str(stamp.extra["precision"]))
     return min_cosine(stamp.weight_type)
 
 
@@ -72,6 +77,12 @@ def another_weight_type(gguf: Path) -> OutType:
     type is measured per machine (`models prepare`), so it may be f32 as well as f16."""
     stamp = read_stamp(gguf)
     return "f16" if stamp is not None and stamp.weight_type == "f32" else "f32"
+
+
+@pytest.fixture(scope="session")
+def default_ir(default_gguf: Path) -> Path:
+    """The default model's OpenVINO IR (f32 weights), built from the packaged safetensors."""
+    return ensure_ir(default_gguf.with_suffix(".xml"), packaged_default_weights())
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,17 @@ from app.config import Settings
 from app.engine.base import Tokenizer
 from app.engine.batcher import BatchEngine
 from app.engine.llama import LlamaEmbedder, LlamaTokenizer, LlamaWeights, ModelLoadError
+from app.engine.openvino import (
+    OpenVinoEmbedder,
+    compile_cache,
+    compile_in_background,
+    openvino_engine,
+)
 from app.errors import InvalidRequest, NotFound
 from app.observability.metrics import Metrics
 from app.registry.prepare import ensure_gguf, prepare_default_model
-from app.registry.specs import ModelSpec, RegistryError, Unloaded, discover, survey
+from app.registry.prepare_engine import EngineDecision, engine_for, ensure_ir
+from app.registry.specs import ModelSpec, Precision, RegistryError, Unloaded, discover, survey
 from app.registry.stamp import fingerprint
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,8 @@ class LoadedModel:
     dimensions: int
     pooling: str
     fingerprint: str
+    backend: str = "llama"
+    precision: str = ""
 
     @property
     def name(self) -> str:
@@ -39,9 +48,10 @@ class LoadedModel:
 
     @property
     def identity(self) -> str:
-        """Name and file hash: what stored chunks and cached vectors are keyed by, so a model
-        file replaced under the same name never serves results of the old one."""
-        return f"{self.spec.name}@{self.fingerprint[:32]}"
+        """Name, engine, precision and weights hash: what stored chunks and cached vectors are
+        keyed by, so neither a model file replaced under the same name nor another engine or
+        precision over the same weights ever serves vectors of the other."""
+        return f"{self.spec.name}@{self.backend}-{self.precision}@{self.fingerprint[:32]}"
 
     @property
     def window(self) -> int:
@@ -111,9 +121,17 @@ def decode_layout(spec: ModelSpec, settings: Settings) -> tuple[int, int]:
 
 
 def _engine(
-    spec: ModelSpec, path: Path, settings: Settings, metrics: Metrics | None
+    spec: ModelSpec,
+    path: Path,
+    settings: Settings,
+    metrics: Metrics | None,
+    decision: EngineDecision,
 ) -> tuple[LlamaTokenizer, BatchEngine]:
     tokenizer = LlamaTokenizer(path, window=spec.context_size)
+    if decision.backend == "openvino":
+        layout = decode_layout(spec, settings)
+        engine = openvino_engine(spec, tokenizer, settings, metrics, decision.precision, layout)
+        return tokenizer, engine
     workers, threads = decode_layout(spec, settings)
     weights = LlamaWeights(path)
     embedders: list[LlamaEmbedder] = []
@@ -153,16 +171,19 @@ def _load(
     metrics: Metrics | None = None,
 ) -> LoadedModel:
     path = ensure_gguf(spec)
+    decision = engine_for(spec)
+    if decision.backend == "openvino" and spec.hf_dir is not None:
+        ensure_ir(spec.ir, spec.hf_dir)
     # Two configs of one file (LocalAI's text-embedding-ada-002 over the default model, say)
     # share its weights, contexts and queue instead of loading it twice.
-    key = (path.resolve(), spec.batch, *decode_layout(spec, settings))
+    key = (path.resolve(), decision, spec.batch, *decode_layout(spec, settings))
     twin = shared.get(key)
     if twin is not None and isinstance(twin.tokenizer, LlamaTokenizer):
         trained = twin.tokenizer.trained_window
         if min(spec.context_size or trained, trained) == twin.window:
             return dataclasses.replace(twin, spec=spec)
     try:
-        tokenizer, engine = _engine(spec, path, settings, metrics)
+        tokenizer, engine = _engine(spec, path, settings, metrics, decision)
     except ModelLoadError as exc:
         raise RegistryError(
             f"model {spec.name!r}: {exc} (declared in {spec.source}); the file may be truncated "
@@ -170,11 +191,14 @@ def _load(
         ) from exc
     engine.start()
     embedder = engine.embedders[0]
-    assert isinstance(embedder, LlamaEmbedder)
+    assert isinstance(embedder, LlamaEmbedder | OpenVinoEmbedder)
+    weights = spec.ir.with_suffix(".bin") if decision.backend == "openvino" else path
     log.info(
-        "loaded %s from %s (%d dims, %s pooling, %d workers x %d threads)",
+        "loaded %s from %s with %s %s (%d dims, %s pooling, %d workers x %d threads)",
         spec.name,
-        path,
+        weights,
+        decision.backend,
+        decision.precision,
         embedder.dimensions,
         embedder.pooling,
         engine.workers,
@@ -188,10 +212,37 @@ def _load(
             engine=engine,
             dimensions=embedder.dimensions,
             pooling=embedder.pooling,
-            fingerprint=fingerprint(path),
+            fingerprint=fingerprint(weights),
+            backend=decision.backend,
+            precision=decision.precision,
         ),
     )
     return model
+
+
+def warm_up(settings: Settings) -> None:
+    """Start importing OpenVINO and compiling each model prepare chose it for (layout as
+    load_catalog will ask) on background threads: start-up's database steps and imports then
+    overlap them. Anything unusual (a pin to re-decide, a broken config) is left to the load."""
+    if settings.default_engine is not None:
+        return
+    try:
+        specs = survey(settings.models_dir).specs
+    except RegistryError:
+        return
+    for spec in specs:
+        decision = engine_for(spec) if spec.backend == "auto" else None
+        if decision is None or decision.backend != "openvino":
+            continue
+        workers, threads = decode_layout(spec, settings)
+        precision: Precision = "bf16" if decision.precision == "bf16" else "f32"
+        compile_in_background(
+            spec.ir,
+            precision=precision,
+            streams=workers,
+            threads_per_stream=threads,
+            cache_dir=compile_cache(settings),
+        )
 
 
 def load_catalog(settings: Settings, metrics: Metrics | None = None) -> ModelCatalog:
@@ -202,7 +253,9 @@ def load_catalog(settings: Settings, metrics: Metrics | None = None) -> ModelCat
 def _servable_specs(settings: Settings) -> list[ModelSpec]:
     """The default model prepared, then every model models/ declares (a broken one raises)."""
     if settings.prepare_default_model:
-        prepare_default_model(settings.models_dir, settings.default_weight_type)
+        prepare_default_model(
+            settings.models_dir, settings.default_weight_type, settings.default_engine
+        )
     specs = discover(settings.models_dir)
     if not specs:
         raise RegistryError(f"no embedding models found in {settings.models_dir}")
@@ -220,7 +273,9 @@ def load_one(settings: Settings, name: str | None) -> ModelCatalog:
 def load_survey(settings: Settings) -> tuple[ModelCatalog, list[Unloaded]]:
     """Like load_catalog, but a model that fails is reported with its reason, not raised."""
     if settings.prepare_default_model:
-        prepare_default_model(settings.models_dir, settings.default_weight_type)
+        prepare_default_model(
+            settings.models_dir, settings.default_weight_type, settings.default_engine
+        )
     found = survey(settings.models_dir)
     return _load_all(found.specs, settings, failed=found.unloaded), found.unloaded
 

@@ -35,6 +35,11 @@ _POOLING_MODES = {
     "pooling_mode_cls_token": gguf.PoolingType.CLS,
     "pooling_mode_lasttoken": gguf.PoolingType.LAST,
 }
+_POOLING_NAMES = {
+    gguf.PoolingType.MEAN: "mean",
+    gguf.PoolingType.CLS: "cls",
+    gguf.PoolingType.LAST: "last",
+}
 _UNSUPPORTED_POOLING = ("pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens")
 _SPECIAL_DEFAULTS = {
     "cls_token": "[CLS]",
@@ -67,7 +72,7 @@ def convert_hf_to_gguf(*, src: Path, dst: Path, outtype: OutType = "f16") -> Pat
     """
     if outtype not in OUTTYPES:
         raise ConversionError(f"unsupported outtype {outtype!r} for {src}")
-    config = _load_config(src)
+    config = load_config(src)
     pooling = _pooling_type(src)
     tokenizer_config = _read_object(src / "tokenizer_config.json", required=False)
     _safetensors_files(src)  # fail on missing weights before creating any file
@@ -115,7 +120,7 @@ def _read_object(path: Path, *, required: bool = True) -> dict[str, Any]:
     return data
 
 
-def _load_config(src: Path) -> dict[str, Any]:
+def load_config(src: Path) -> dict[str, Any]:
     if not src.is_dir():
         raise ConversionError(f"model directory not found: {src}")
     config = _read_object(src / "config.json")
@@ -139,6 +144,11 @@ def _pooling_dir(src: Path) -> Path:
         if kind.endswith(".Pooling"):
             pooling_dir = src / str(entry.get("path", "1_Pooling"))
     return pooling_dir
+
+
+def pooling_mode(src: Path) -> str:
+    """ "mean", "cls" or "last", as the folder's sentence-transformers pooling config says."""
+    return _POOLING_NAMES[_pooling_type(src)]
 
 
 def _pooling_type(src: Path) -> gguf.PoolingType:
@@ -256,7 +266,7 @@ def _safetensors_files(src: Path) -> list[Path]:
     return [src / name for name in sorted(set(weight_map.values()))]
 
 
-def _iter_tensors(src: Path) -> Iterator[tuple[str, npt.NDArray[Any]]]:
+def iter_tensors(src: Path) -> Iterator[tuple[str, npt.NDArray[Any]]]:
     for path in _safetensors_files(src):
         try:
             with safe_open(str(path), framework="np") as handle:
@@ -282,7 +292,7 @@ def _gguf_name(
 def _add_tensors(writer: gguf.GGUFWriter, src: Path, config: dict[str, Any], outtype: str) -> None:
     tensor_map = gguf.get_tensor_name_map(_ARCH, int(config["num_hidden_layers"]))
     count = 0
-    for hf_name, data in _iter_tensors(src):
+    for hf_name, data in iter_tensors(src):
         mapped = _gguf_name(hf_name, tensor_map, src)
         if mapped is None:
             logger.debug("skipping %s", hf_name)

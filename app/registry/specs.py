@@ -16,6 +16,11 @@ TokenIdVocabulary = Literal["cl100k_base", "model"]
 # Weight types our converter writes (2-D matrices; norms and biases stay f32).
 OutType = Literal["f16", "bf16", "f32"]
 OUTTYPES: tuple[OutType, ...] = ("f16", "bf16", "f32")
+# Which engine embeds: llama.cpp, OpenVINO, or (auto) the one `models prepare` measured fastest.
+Backend = Literal["auto", "llama", "openvino"]
+# OpenVINO inference precisions (weights stay f32 in the IR; the CPU plugin computes in these).
+Precision = Literal["bf16", "f32"]
+PRECISIONS: tuple[Precision, ...] = ("bf16", "f32")
 
 
 class RegistryError(Exception):
@@ -37,6 +42,15 @@ class ModelSpec:
     token_ids: TokenIdVocabulary = "cl100k_base"
     owned_by: str = "ragprep"
     weight_type: OutType | None = None
+    backend: Backend = "llama"
+    precision: Precision | None = None
+
+    @property
+    def ir(self) -> Path:
+        """Where the OpenVINO IR (.xml, .bin beside it) of this model is kept."""
+        if self.hf_dir is not None:
+            return self.gguf.parent / f"{self.hf_dir.name}.xml"
+        return self.gguf.with_suffix(".xml")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -71,6 +85,7 @@ def _resolve_weights(
 LLAMA_BACKENDS = ("llama-cpp", "llama", "llama.cpp")
 SENTENCE_TRANSFORMERS_BACKENDS = ("sentencetransformers", "sentence-transformers")
 BERT_BACKEND = "bert-embeddings"
+OPENVINO_BACKEND = "openvino"
 # What LocalAI's sentencetransformers docs name; served from the packaged weights, offline.
 PACKAGED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 DEFAULT_GGUF_NAME = "all-MiniLM-L6-v2.gguf"
@@ -83,7 +98,7 @@ class Skipped(Exception):
 def _sentence_transformers_weights(
     models_dir: Path, ref: str, source: Path, weight_type: OutType | None
 ) -> tuple[Path, Path | None]:
-    if ref in PACKAGED_NAMES:
+    if ref in (*PACKAGED_NAMES, DEFAULT_GGUF_NAME):
         return models_dir / DEFAULT_GGUF_NAME, None
     target = Path(ref) if Path(ref).is_absolute() else models_dir / ref
     if is_hf_model_dir(target):
@@ -142,20 +157,36 @@ def weight_type_of(raw: dict[str, Any], path: Path) -> OutType | None:
     return cast("OutType | None", weight_type)
 
 
+def backend_of(raw: dict[str, Any]) -> Backend:
+    """llama.cpp when the config names it (or nothing); OpenVINO when named; a
+    sentence-transformers config gets the engine `models prepare` measured fastest."""
+    backend = str(raw.get("backend") or "llama-cpp").lower()
+    if backend == OPENVINO_BACKEND:
+        return "openvino"
+    return "auto" if backend in SENTENCE_TRANSFORMERS_BACKENDS else "llama"
+
+
+def precision_of(raw: dict[str, Any], path: Path) -> Precision | None:
+    precision = raw.get("precision")
+    if precision is not None and precision not in PRECISIONS:
+        raise RegistryError(f"{path}: precision must be one of {', '.join(PRECISIONS)}")
+    return cast("Precision | None", precision)
+
+
 def _weights(
     models_dir: Path, raw: dict[str, Any], path: Path, weight_type: OutType | None
 ) -> tuple[Path, Path | None]:
     """The GGUF (and HF folder to convert, if any) a LocalAI-style config asks for."""
     backend = str(raw.get("backend") or "llama-cpp").lower()
     ref = model_ref(raw, path)
-    known = (*LLAMA_BACKENDS, *SENTENCE_TRANSFORMERS_BACKENDS, BERT_BACKEND)
+    known = (*LLAMA_BACKENDS, *SENTENCE_TRANSFORMERS_BACKENDS, BERT_BACKEND, OPENVINO_BACKEND)
     if backend not in known:
         raise Skipped(f"backend {backend!r} is not an embedding backend ragprep serves")
     if backend in LLAMA_BACKENDS and raw.get("embeddings") is not True:
         raise Skipped("not an embeddings model (embeddings: true)")
     if not isinstance(ref, str) or not ref:
         raise RegistryError(f"{path}: missing parameters.model (a GGUF file or HF folder)")
-    if backend in SENTENCE_TRANSFORMERS_BACKENDS:
+    if backend in (*SENTENCE_TRANSFORMERS_BACKENDS, OPENVINO_BACKEND):
         return _sentence_transformers_weights(models_dir, ref, path, weight_type)
     if backend == BERT_BACKEND:
         return _bert_embeddings_weights(models_dir, ref, path), None
@@ -183,6 +214,8 @@ def _spec_from_yaml(models_dir: Path, path: Path) -> ModelSpec:
         batch=_optional_int(raw, "batch", path),
         token_ids=token_ids,
         weight_type=weight_type,
+        backend=backend_of(raw),
+        precision=precision_of(raw, path),
     )
 
 

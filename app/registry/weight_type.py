@@ -122,7 +122,7 @@ def measure(
                 )
                 timings[kind].append(time.perf_counter() - started)
                 order = [i for b in batches for i in b]
-                cosines[kind] = _min_cosine(vectors, expected[order])
+                cosines[kind] = worst_cosine(vectors, expected[order])
     finally:
         for embedder in embedders.values():
             embedder.close()
@@ -147,7 +147,7 @@ def fidelity_of(path: Path, weight_type: OutType) -> Measurement:
     finally:
         embedder.close()
     order = [i for b in batches for i in b]
-    return Measurement(weight_type, 0.0, _min_cosine(vectors, expected[order]))
+    return Measurement(weight_type, 0.0, worst_cosine(vectors, expected[order]))
 
 
 def _pack(sequences: list[list[int]], *, budget: int) -> list[list[int]]:
@@ -163,7 +163,7 @@ def _pack(sequences: list[list[int]], *, budget: int) -> list[list[int]]:
     return batches
 
 
-def _min_cosine(got: np.ndarray[Any, Any], expected: np.ndarray[Any, Any]) -> float:
+def worst_cosine(got: np.ndarray[Any, Any], expected: np.ndarray[Any, Any]) -> float:
     got = got.astype(np.float64)
     dots = np.sum(got * expected, axis=1)
     norms = np.linalg.norm(got, axis=1) * np.linalg.norm(expected, axis=1)

@@ -70,6 +70,38 @@ async def test_a_changed_model_file_never_serves_stale_vectors(
         assert cached_tokens(await embed(client, TEXTS)) == 0
 
 
+def engine_config(backend: str) -> str:
+    pin = {"llama": "backend: llama-cpp", "openvino-f32": "backend: openvino\nprecision: f32"}
+    return DEFAULT_CONFIG.replace("backend: sentencetransformers", pin[backend])
+
+
+async def test_vectors_of_two_engines_never_mix(
+    run_app: AppRunner, settings: Settings, tmp_path: Path, default_gguf: Path, default_ir: Path
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / DEFAULT_GGUF_NAME).symlink_to(default_gguf)
+    for suffix in (".xml", ".bin"):  # the same weights, as OpenVINO reads them
+        (models / f"all-MiniLM-L6-v2{suffix}").symlink_to(default_ir.with_suffix(suffix))
+    config = models / "all-MiniLM-L6-v2.yaml"
+    configured = settings.model_copy(update={"models_dir": models, "prepare_default_model": False})
+    served: dict[str, list[Any]] = {}
+    for backend in ("llama", "openvino-f32", "llama"):
+        config.write_text(engine_config(backend))
+        async with run_app(configured) as client:
+            first = await embed(client, TEXTS)
+            again = await embed(client, TEXTS)
+        vectors = [d["embedding"] for d in again["data"]]
+        if backend in served:  # back to an engine seen before: its own cached vectors
+            assert cached_tokens(first) == first["usage"]["prompt_tokens"]
+            assert vectors == served[backend]
+        else:  # a new engine over the same weights computes its own
+            assert cached_tokens(first) == 0
+            served[backend] = vectors
+        assert cached_tokens(again) == again["usage"]["prompt_tokens"]
+    assert served["llama"] != served["openvino-f32"]
+
+
 async def _embedded_file(client: httpx.AsyncClient, name: str, text: str) -> str:
     upload = await client.post("/v1/files", files={"file": (name, text.encode())})
     assert upload.status_code == 200, upload.text

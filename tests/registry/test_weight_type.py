@@ -165,8 +165,11 @@ def test_unpinned_type_is_measured(tmp_path: Path, caplog: pytest.LogCaptureFixt
         "(f32)",
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == [  # no candidate left behind
+        ".all-MiniLM-L6-v2.bin.stamp.json",
         f".{prepared.path.name}.stamp.json",
+        "all-MiniLM-L6-v2.bin",  # the OpenVINO IR, a candidate engine of the default YAML
         prepared.path.name,
+        "all-MiniLM-L6-v2.xml",
         "all-MiniLM-L6-v2.yaml",
     ]
     for kind in ("f16", "bf16", "f32"):
