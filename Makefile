@@ -41,7 +41,9 @@ ocr-deps:
 # Database tests again on PostgreSQL, plus those needing it (two live replicas, concurrent
 # migrations): a throwaway cluster started and removed by .ci/with-postgres.sh.
 PG_TESTS := tests/db tests/test_replicas.py tests/api/test_files.py tests/api/test_chunks.py \
-	tests/api/test_embedding_cache.py tests/api/test_file_embeddings.py
+	tests/api/test_embedding_cache.py tests/api/test_file_embeddings.py \
+	tests/api/test_vector_stores.py tests/api/test_vector_search.py \
+	tests/services/test_vector_store_queue.py
 
 test: model sysdeps
 	$(BIN)/python -m pytest

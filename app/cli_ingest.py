@@ -69,9 +69,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     # One INFO line per HTTP request would drown the per-file lines.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.vector_store is not None and args.engine == "ray":
+        logging.getLogger("ragprep.ingest").error("--vector-store runs with --engine local")
+        return 2
     options = IngestOptions(
         paths=args.paths,
-        output=args.output,
+        output=args.output or "",
+        vector_store=args.vector_store,
         model=args.model,
         chunk_capacity=args.chunk_capacity,
         chunk_overlap=args.chunk_overlap,
@@ -95,18 +99,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "ingest",
-        help="chunk and embed files into a JSONL file",
+        help="chunk and embed files into a JSONL file or a vector store",
         description=__doc__,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
-    parser.add_argument(
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument(
         "-o",
         "--output",
-        required=True,
         metavar="OUT.jsonl",
         help="output file: JSONL, Parquet when it ends in .parquet, '-' for JSONL on stdout",
+    )
+    target.add_argument(
+        "--vector-store",
+        metavar="NAME",
+        help="instead of -o: add the files to this vector store (created if missing) and wait "
+        "until they are indexed; --chunk-capacity/--chunk-overlap become its chunking_strategy",
     )
     parser.add_argument("--model", help="embedding model name or alias (default: the server's)")
     parser.add_argument(

@@ -182,6 +182,18 @@ class Settings(BaseSettings):
         description="Comma-separated origins allowed by CORS; empty: no CORS headers at all.",
     )
 
+    index_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Vector store files indexed at once by this process (background workers).",
+    )
+    index_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A vector store file whose indexing replica stopped renewing its claim this "
+        "long (it died) is indexed again by another.",
+    )
+
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="Log lines of `ragprep serve`: text, or json (one JSON object per line).",

@@ -126,7 +126,11 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     first = exc.errors()[0] if exc.errors() else {}
     if first.get("type") == "json_invalid":
         return _json_error(first)
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form")]
+    loc = [str(p) for p in first.get("loc", ())]
+    # Only the first item names where (body, query string, ...): a body field may be called
+    # "query" itself (vector store search).
+    if loc and loc[0] in ("body", "query", "path", "form", "header"):
+        loc = loc[1:]
     if first.get("type") == "extra_forbidden" and loc:
         return _unknown_field(loc)
     # OpenAI's `param` names the request field; the full location (union branch, list index)

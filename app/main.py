@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -12,7 +14,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api import chunks, embeddings, file_embeddings, files, health, models, tokenize
+from app.api import (
+    chunks,
+    embeddings,
+    file_embeddings,
+    files,
+    health,
+    models,
+    tokenize,
+    vector_store_files,
+    vector_stores,
+)
 from app.api import metrics as metrics_api
 from app.api.auth_gate import ApiKeyGate, keyed_areas
 from app.api.body_limit import BodyLimit
@@ -41,6 +53,10 @@ from app.services.documents import DocumentStore, extract_limits
 from app.services.embedding_cache import EmbeddingCache
 from app.services.files import FileStore
 from app.services.storage_lock import StorageLock
+from app.services.vector_stores.dense import DenseIndex
+from app.services.vector_stores.indexer import Embedder
+from app.services.vector_stores.queue import IndexQueue
+from app.services.vector_stores.search import Searcher
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +65,17 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # here ("/v1", "/embeddings", "/metrics"); public routes (health, the inspector) stay outside.
 KEYED_ROUTERS = tuple(
     module.router
-    for module in (files, file_embeddings, chunks, models, embeddings, tokenize, metrics_api)
+    for module in (
+        files,
+        file_embeddings,
+        chunks,
+        models,
+        embeddings,
+        tokenize,
+        vector_stores,
+        vector_store_files,
+        metrics_api,
+    )
 )
 
 
@@ -83,22 +109,32 @@ def _services(
         failures=settings.failed_documents,
     )
     cl100k = TiktokenTokenizer(window=catalog.get(None).window)
+    cache = EmbeddingCache(enabled=settings.embedding_cache, metrics=metrics)
+    chunk_store = ChunkStore(
+        files=store,
+        documents=documents,
+        cl100k=cl100k,
+        metrics=metrics,
+        timeout=settings.chunk_timeout,
+    )
     return Services(
         settings=settings,
         session_factory=session_factory,
         file_store=store,
         catalog=catalog,
         cl100k=cl100k,
-        embedding_cache=EmbeddingCache(enabled=settings.embedding_cache, metrics=metrics),
+        embedding_cache=cache,
         metrics=metrics,
         documents=documents,
-        chunk_store=ChunkStore(
-            files=store,
-            documents=documents,
-            cl100k=cl100k,
-            metrics=metrics,
-            timeout=settings.chunk_timeout,
+        chunk_store=chunk_store,
+        index_queue=IndexQueue(
+            session_factory=session_factory,
+            catalog=catalog,
+            embedder=Embedder(chunk_store=chunk_store, cache=cache, cl100k=cl100k),
+            workers=settings.index_workers,
+            lease_seconds=settings.index_lease_seconds,
         ),
+        searcher=Searcher(catalog=catalog, cache=cache, cl100k=cl100k, dense=DenseIndex()),
     )
 
 
@@ -128,18 +164,36 @@ def _lifespan(settings: Settings, metrics: Metrics) -> Lifespan:
             # Worker processes start on the first PDF/HTML/Office document.
             extractor = Extractor(workers=settings.extract_workers)
             stack.callback(extractor.close)
-            app.state.services = _services(
-                settings, store, session_factory, catalog, extractor, metrics
-            )
+            services = _services(settings, store, session_factory, catalog, extractor, metrics)
+            app.state.services = services
             # Everything loaded so far lives as long as the app: out of the collector's sight,
             # a full collection no longer walks it. One did, for 0.17 s with the GIL held, in
             # the middle of chunking 8 MB (measured), and /health waited for it. Unfrozen at
             # shutdown, so an app torn down in a longer-lived process can still be collected.
             gc.freeze()
             stack.callback(gc.unfreeze)
+            await _start_indexing(stack, services.index_queue, shared=shared)
             yield
 
     return lifespan
+
+
+async def _start_indexing(stack: AsyncExitStack, queue: IndexQueue, *, shared: bool) -> None:
+    """Background workers indexing vector store files; stopped before the engine is disposed
+    (an interrupted job stays claimed and is resumed: at once with SQLite, after the lease
+    with PostgreSQL, whose other replicas cannot tell a restart from a crash)."""
+    if not shared:
+        await queue.release_own_claims()
+    # A task, not a task group held open across the lifespan's yield: the lifespan may be
+    # torn down from another task than the one that started it (tests' fixtures are).
+    task = asyncio.get_running_loop().create_task(queue.run(), name="vector-store-indexing")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.tables import VectorStoreRow
 from app.engine.catalog import ModelCatalog
 from app.services.container import Services
 from app.services.files import FileStore
+from app.services.vector_stores.stores import get_store
 
 
 def get_services(request: Request) -> Services:
@@ -41,3 +43,11 @@ def get_catalog(services: ServicesDep) -> ModelCatalog:
 
 FileStoreDep = Annotated[FileStore, Depends(get_file_store)]
 CatalogDep = Annotated[ModelCatalog, Depends(get_catalog)]
+
+
+async def get_vector_store(vector_store_id: str, session: SessionDep) -> VectorStoreRow:
+    """The store named in the path (404 if there is none)."""
+    return await get_store(session, vector_store_id)
+
+
+VectorStoreDep = Annotated[VectorStoreRow, Depends(get_vector_store)]

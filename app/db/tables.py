@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -104,3 +105,91 @@ class EmbeddingCacheRow(Base):
     model_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     text_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class VectorStoreRow(Base):
+    """An OpenAI vector store: a named set of files whose chunks are searchable together."""
+
+    __tablename__ = "vector_stores"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    metadata_json: Mapped[str | None] = mapped_column(Text)  # JSON object of strings, or NULL
+    # The model whose vectors the store holds (its name; the identity pins the file's hash).
+    model: Mapped[str] = mapped_column(String(200))
+    expires_after_days: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    created_ns: Mapped[int] = mapped_column(BigInteger, index=True)
+    last_active_at: Mapped[int] = mapped_column(BigInteger)
+    # Bumped in the transaction that adds or removes chunks: each replica's in-memory vector
+    # matrix compares it on every search, so a search after indexing sees the new chunks.
+    index_version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class VectorStoreFileRow(Base):
+    """A file in a store; also the store's indexing job (`job`: queued, running or NULL)."""
+
+    __tablename__ = "vector_store_files"
+
+    store_id: Mapped[str] = mapped_column(
+        ForeignKey("vector_stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Deleting the file (DELETE /v1/files/{id}) takes it out of every store.
+    file_id: Mapped[str] = mapped_column(
+        ForeignKey("files.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    batch_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    created_ns: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # in_progress|completed|failed|cancelled
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    attributes_json: Mapped[str | None] = mapped_column(Text)
+    chunk_capacity: Mapped[int] = mapped_column(Integer)
+    chunk_overlap: Mapped[int] = mapped_column(Integer)
+    usage_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    job: Mapped[str | None] = mapped_column(String(16), index=True)
+    job_owner: Mapped[str | None] = mapped_column(String(64))
+    job_claimed_ns: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class VectorStoreFileBatchRow(Base):
+    __tablename__ = "vector_store_file_batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    store_id: Mapped[str] = mapped_column(
+        ForeignKey("vector_stores.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    created_ns: Mapped[int] = mapped_column(BigInteger)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class VectorStoreChunkRow(Base):
+    """One searchable chunk: text for BM25 (FTS5 / tsvector, see migration 0004v), its vector
+    (little-endian float32) for dense search, and its provenance."""
+
+    __tablename__ = "vector_store_chunks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    file_id: Mapped[str] = mapped_column(String(64))
+    chunk_index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    tokens: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    page_first: Mapped[int | None] = mapped_column(Integer)
+    page_last: Mapped[int | None] = mapped_column(Integer)
+    headings: Mapped[str] = mapped_column(Text)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["store_id", "file_id"],
+            ["vector_store_files.store_id", "vector_store_files.file_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_vector_store_chunks_store_file", "store_id", "file_id", "chunk_index"),
+    )

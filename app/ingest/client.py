@@ -99,7 +99,7 @@ def _raise_for(response: httpx.Response) -> None:
     raise ApiError(response.status_code, message, code, retry_after=wait)
 
 
-def _json(response: httpx.Response) -> Any:
+def json_body(response: httpx.Response) -> Any:
     _raise_for(response)
     return response.json()
 
@@ -111,21 +111,21 @@ async def model_name(client: httpx.AsyncClient, requested: str | None) -> str | 
     default then, and `chunked_model` asks it per file.
     """
     if requested:
-        card = _json(await client.get(f"/v1/models/{requested}"))
+        card = json_body(await client.get(f"/v1/models/{requested}"))
         return str(card["id"])
-    cards = (_json(await client.get("/v1/models")))["data"]
+    cards = (json_body(await client.get("/v1/models")))["data"]
     return str(cards[0]["id"]) if len(cards) == 1 else None
 
 
 async def chunked_model(client: httpx.AsyncClient, file_id: str, params: dict[str, Any]) -> str:
     """The model the server chunked `file_id` with; cheap, the chunk set is already stored."""
     body = {"id": file_id, **{k: v for k, v in params.items() if k != "encoding_format"}}
-    return str((_json(await client.post("/v1/chunks", json=body)))["model"])
+    return str((json_body(await client.post("/v1/chunks", json=body)))["model"])
 
 
 async def find_stored(client: httpx.AsyncClient, sha256: str, filename: str) -> StoredFile | None:
     """A stored file with this content and name (the newest), if the server has one."""
-    listing = _json(await client.get("/v1/files", params={"sha256": sha256}))
+    listing = json_body(await client.get("/v1/files", params={"sha256": sha256}))
     for item in listing["data"]:
         if item["filename"] == filename:
             return StoredFile(id=item["id"], filename=item["filename"])
@@ -136,7 +136,7 @@ async def upload(client: httpx.AsyncClient, filename: str, data: bytes) -> Store
     response = await client.post(
         "/v1/files", files={"file": (filename, data)}, data={"purpose": "assistants"}
     )
-    item = _json(response)
+    item = json_body(response)
     return StoredFile(id=item["id"], filename=item["filename"])
 
 

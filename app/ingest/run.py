@@ -51,6 +51,7 @@ class IngestOptions:
     glob: str | None = None
     server: str | None = None
     concurrency: int = 4
+    vector_store: str | None = None  # fill this store instead of writing OUT
     follow_symlinks: bool = False  # leave a folder through a symbolic link
     max_file_bytes: int = 512 * 1024 * 1024  # larger files are skipped unread
     # base64 float32 is a quarter of the JSON floats' size on the wire and faster to parse;
@@ -81,7 +82,7 @@ class ModelName:
         return self.known
 
 
-async def _stored_file(
+async def stored_file(
     client: httpx.AsyncClient, file: InputFile, result: FileResult, max_bytes: int
 ) -> api.StoredFile:
     data, sha256 = await anyio.to_thread.run_sync(read_regular, file.path, max_bytes)
@@ -122,7 +123,7 @@ async def _ingest_file(
     max_bytes: int,
 ) -> FileResult:
     result = FileResult(file=file)
-    stored = await _stored_file(client, file, result, max_bytes)
+    stored = await stored_file(client, file, result, max_bytes)
     items = await _embedded_chunks(client, file, stored.id, params)
     if [item["index"] for item in items] != list(range(len(items))):
         raise ValueError("the server's chunk stream is incomplete or out of order")
@@ -212,7 +213,9 @@ def input_files(options: IngestOptions) -> Inputs | None:
     except MissingPath as exc:
         log.error("%s", exc)
         return None
-    if options.output != STDOUT:  # an earlier OUT inside an input folder is not a document
+    if (
+        options.output and options.output != STDOUT
+    ):  # an earlier OUT inside an input folder is not a document
         out = Path(options.output).resolve()
         inputs.files = [f for f in inputs.files if f.path.resolve() != out]
     if not inputs.files:
@@ -254,6 +257,8 @@ async def ingest(options: IngestOptions, settings: Settings) -> Outcome:
     inputs = input_files(options)
     if inputs is None:
         return Outcome(EXIT_USAGE)
+    if options.vector_store is not None:
+        return await _into_store(options, settings, inputs)
     async with AsyncExitStack() as stack:
         try:  # before the model loads, so a bad -o fails at once
             output = stack.enter_context(open_output(options.output))
@@ -275,3 +280,30 @@ async def ingest(options: IngestOptions, settings: Settings) -> Outcome:
             output.commit()
     log_summary(summary, options.output, written)
     return Outcome(EXIT_FAILED if summary.failed else EXIT_OK, summary)
+
+
+async def _into_store(options: IngestOptions, settings: Settings, inputs: Inputs) -> Outcome:
+    from app.ingest.vector_store import fill_store, log_store_run
+
+    assert options.vector_store is not None
+    chunking = None
+    if options.chunk_capacity is not None:
+        sizes = {
+            "max_chunk_size_tokens": options.chunk_capacity,
+            "chunk_overlap_tokens": options.chunk_overlap,
+        }
+        chunking = {"type": "static", "static": sizes}
+    run = await fill_store(
+        settings,
+        inputs.files,
+        name=options.vector_store,
+        server=options.server,
+        concurrency=options.concurrency,
+        max_file_bytes=options.max_file_bytes,
+        chunking=chunking,
+    )
+    if run is None:
+        return Outcome(EXIT_USAGE)
+    run.skipped[:0] = inputs.skipped  # passed over while walking the folders
+    log_store_run(run, options.vector_store, len(inputs.files) + len(inputs.skipped))
+    return Outcome(EXIT_FAILED if run.failed else EXIT_OK)

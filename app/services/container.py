@@ -14,6 +14,8 @@ from app.services.chunk_store import ChunkStore
 from app.services.documents import DocumentStore
 from app.services.embedding_cache import EmbeddingCache
 from app.services.files import FileStore
+from app.services.vector_stores.queue import IndexQueue
+from app.services.vector_stores.search import Searcher
 
 
 @dataclass
@@ -27,3 +29,5 @@ class Services:
     metrics: Metrics
     documents: DocumentStore
     chunk_store: ChunkStore
+    index_queue: IndexQueue
+    searcher: Searcher

@@ -12,11 +12,11 @@ from typing import Literal
 from uuid import uuid4
 
 import anyio
-from sqlalchemy import delete, exists, select, tuple_
+from sqlalchemy import delete, exists, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import end_read
-from app.db.tables import DocumentRow, FileRow
+from app.db.tables import DocumentRow, FileRow, VectorStoreFileRow, VectorStoreRow
 from app.errors import InvalidRequest, NotFound
 from app.observability.metrics import Metrics
 from app.services.uploads import ReceivedUpload, receive_upload
@@ -173,6 +173,16 @@ class FileStore:
         row = await self.get(session=session, file_id=file_id)
         sha256 = row.sha256
         await end_read(session)
+        # Vector stores holding the file lose its chunks (cascade): their dense indexes reload.
+        await session.execute(
+            update(VectorStoreRow)
+            .where(
+                VectorStoreRow.id.in_(
+                    select(VectorStoreFileRow.store_id).where(VectorStoreFileRow.file_id == file_id)
+                )
+            )
+            .values(index_version=VectorStoreRow.index_version + 1)
+        )
         result = await session.execute(delete(FileRow).where(FileRow.id == file_id))
         # Its extracted document goes with the last file holding that content.
         content_used = exists().where(FileRow.sha256 == sha256)

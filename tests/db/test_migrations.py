@@ -13,7 +13,22 @@ from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine
 from tests import pg
 
-TABLES = {"alembic_version", "files", "documents", "chunk_sets", "chunks", "embedding_cache"}
+TABLES = {
+    "alembic_version",
+    "files",
+    "documents",
+    "chunk_sets",
+    "chunks",
+    "embedding_cache",
+    "vector_stores",
+    "vector_store_files",
+    "vector_store_file_batches",
+    "vector_store_chunks",
+}
+# SQLite's full-text index of vector store chunks: an FTS5 table and its shadow tables.
+FTS5_TABLES = {
+    f"vector_store_chunks_fts{suffix}" for suffix in ("", "_data", "_idx", "_docsize", "_config")
+}
 
 
 async def _columns(database_url: str) -> dict[str, dict[str, str]]:
@@ -37,7 +52,8 @@ def test_upgrade_creates_every_table_and_is_idempotent(database_url: str) -> Non
     upgrade_to_head(database_url)
     upgrade_to_head(database_url)  # a restart: nothing left to do, no error
     columns = asyncio.run(_columns(database_url))
-    assert set(columns) == TABLES
+    expected = TABLES | FTS5_TABLES if database_url.startswith("sqlite") else TABLES
+    assert set(columns) == expected
     if not database_url.startswith("sqlite"):
         # 32-bit INTEGER would overflow past 2 GiB and in 2038.
         assert columns["files"]["bytes"] == "BIGINT"

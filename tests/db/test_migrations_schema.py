@@ -15,6 +15,8 @@ from app.db import tables  # noqa: F401  (registers the tables)
 from app.db.base import Base
 from app.db.migrate import alembic_config, upgrade_to_head
 
+FTS5_TABLE = "vector_store_chunks_fts"
+
 
 def _integer_widths_alike(
     _context: object, _inspected: object, _metadata: object, inspected: Any, declared: Any, /
@@ -26,11 +28,17 @@ def _integer_widths_alike(
     return None
 
 
+def _declared_or_not_fts5(name: str | None, type_: str, _parents: object) -> bool:
+    """The FTS5 index (migration 0004v) is raw SQL beside the declared tables: not compared."""
+    return not (type_ == "table" and name is not None and name.startswith(FTS5_TABLE))
+
+
 def _differences(db: Path) -> list[object]:
     engine = create_engine(f"sqlite:///{db}")
     with engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": _integer_widths_alike}
+            connection,
+            opts={"compare_type": _integer_widths_alike, "include_name": _declared_or_not_fts5},
         )
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()

@@ -1,0 +1,1 @@
+"""OpenAI vector stores: stores and their files, a durable indexing queue, hybrid search."""

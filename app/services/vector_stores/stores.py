@@ -1,0 +1,165 @@
+"""Vector store rows: create, read, list, update, delete, and their wire form with counts."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Literal
+from uuid import uuid4
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.session import end_read
+from app.db.tables import VectorStoreFileRow, VectorStoreRow
+from app.errors import NotFound
+from app.schemas.vector_stores import (
+    ExpiresAfter,
+    FileCounts,
+    StoreCreate,
+    StoreUpdate,
+    VectorStore,
+)
+from app.services.vector_stores.pages import Cursors, Order, Page, fetch_page, missing_cursor
+
+DAY = 86_400
+# A search writes last_active_at at most this often: not one write per search.
+ACTIVE_RESOLUTION = 60
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid4().hex}"
+
+
+async def get_store(session: AsyncSession, store_id: str) -> VectorStoreRow:
+    row = await session.get(VectorStoreRow, store_id)
+    if row is None:
+        raise NotFound(f"No such vector store: '{store_id}'", param="vector_store_id")
+    return row
+
+
+def create_row(request: StoreCreate, model: str) -> VectorStoreRow:
+    now = time.time_ns()
+    return VectorStoreRow(
+        id=new_id("vs"),
+        name=request.name or "",
+        description=request.description,
+        metadata_json=_json(request.metadata),
+        model=model,
+        expires_after_days=request.expires_after.days if request.expires_after else None,
+        created_at=now // 1_000_000_000,
+        created_ns=now,
+        last_active_at=now // 1_000_000_000,
+        index_version=0,
+    )
+
+
+def apply_update(row: VectorStoreRow, request: StoreUpdate) -> None:
+    """Fields given replace the stored ones; `null` clears metadata and the expiry policy."""
+    given = request.model_fields_set
+    if "name" in given and request.name is not None:
+        row.name = request.name
+    if "metadata" in given:
+        row.metadata_json = _json(request.metadata)
+    if "expires_after" in given:
+        row.expires_after_days = request.expires_after.days if request.expires_after else None
+    row.last_active_at = int(time.time())
+
+
+async def touch(session: AsyncSession, row: VectorStoreRow) -> None:
+    now = int(time.time())
+    if now - row.last_active_at >= ACTIVE_RESOLUTION:
+        await end_read(session)
+        row.last_active_at = now
+        await session.commit()
+
+
+async def list_stores(
+    session: AsyncSession, *, limit: int, order: Order, after: str | None, before: str | None
+) -> Page[VectorStoreRow]:
+    async def cursor(name: str, value: str | None) -> tuple[int, str] | None:
+        if value is None:
+            return None
+        row = await session.get(VectorStoreRow, value)
+        if row is None:
+            raise missing_cursor(name, value)
+        return (row.created_ns, row.id)
+
+    cursors = Cursors(after=await cursor("after", after), before=await cursor("before", before))
+    key = (VectorStoreRow.created_ns, VectorStoreRow.id)
+    page = await fetch_page(
+        session, select(VectorStoreRow), key, order=order, limit=limit, cursors=cursors
+    )
+    return Page(rows=[r[0] for r in page.rows], has_more=page.has_more)
+
+
+async def delete_store(session: AsyncSession, store_id: str) -> None:
+    """Its files, batches and chunks go with it (foreign keys cascade; FTS5 triggers)."""
+    await get_store(session, store_id)
+    await end_read(session)
+    result = await session.execute(delete(VectorStoreRow).where(VectorStoreRow.id == store_id))
+    await session.commit()
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # a concurrent delete won
+        raise NotFound(f"No such vector store: '{store_id}'", param="vector_store_id")
+
+
+async def counts(
+    session: AsyncSession, store_ids: Iterable[str]
+) -> dict[str, tuple[FileCounts, int]]:
+    """Per store: its files by status, and the bytes its indexed chunks use."""
+    ids = list(store_ids)
+    found: dict[str, tuple[FileCounts, int]] = {i: (FileCounts(), 0) for i in ids}
+    if not ids:
+        return found
+    query = (
+        select(
+            VectorStoreFileRow.store_id,
+            VectorStoreFileRow.status,
+            func.count(),
+            func.coalesce(func.sum(VectorStoreFileRow.usage_bytes), 0),
+        )
+        .where(VectorStoreFileRow.store_id.in_(ids))
+        .group_by(VectorStoreFileRow.store_id, VectorStoreFileRow.status)
+    )
+    for store_id, status, count, used in await session.execute(query):
+        tally, usage = found[store_id]
+        setattr(tally, status, count)
+        tally.total += count
+        found[store_id] = (tally, usage + int(used))
+    return found
+
+
+def wire(row: VectorStoreRow, tally: FileCounts, usage: int) -> VectorStore:
+    expires_at = None
+    expires_after = None
+    if row.expires_after_days is not None:
+        expires_after = ExpiresAfter(anchor="last_active_at", days=row.expires_after_days)
+        expires_at = row.last_active_at + row.expires_after_days * DAY
+    status: Literal["expired", "in_progress", "completed"] = (
+        "in_progress" if tally.in_progress else "completed"
+    )
+    if expires_at is not None and expires_at <= time.time():
+        status = "expired"
+    return VectorStore(
+        id=row.id,
+        created_at=row.created_at,
+        name=row.name,
+        description=row.description,
+        usage_bytes=usage,
+        file_counts=tally,
+        status=status,
+        expires_after=expires_after,
+        expires_at=expires_at,
+        last_active_at=row.last_active_at,
+        metadata=json.loads(row.metadata_json) if row.metadata_json else None,
+    )
+
+
+async def wire_one(session: AsyncSession, row: VectorStoreRow) -> VectorStore:
+    tally, usage = (await counts(session, [row.id]))[row.id]
+    return wire(row, tally, usage)
+
+
+def _json(value: object) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)

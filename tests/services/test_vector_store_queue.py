@@ -1,0 +1,124 @@
+"""The indexing queue: each job claimed once by concurrent claimers (replicas), and work a
+stop interrupted resumes at the next start."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+from sqlalchemy import select
+
+from app.config import Settings
+from app.db.migrate import upgrade_to_head
+from app.db.session import create_engine, create_session_factory
+from app.db.tables import FileRow, VectorStoreFileRow, VectorStoreRow
+from app.services.vector_stores.queue import IndexQueue
+from tests.api.vector_store_helpers import create_store, wait_indexed
+from tests.conftest import DATA, AppRunner
+
+JOBS = 40
+
+
+async def test_concurrent_claimers_take_each_job_once(database_url: str) -> None:
+    await anyio.to_thread.run_sync(upgrade_to_head, database_url)
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    now = time.time_ns()
+    async with sessions() as session:
+        session.add(
+            VectorStoreRow(
+                id="vs_1",
+                name="",
+                model="m",
+                created_at=0,
+                created_ns=now,
+                last_active_at=0,
+                index_version=0,
+            )
+        )
+        for n in range(JOBS):
+            session.add(
+                FileRow(
+                    id=f"file_{n}",
+                    filename="a.txt",
+                    purpose="assistants",
+                    bytes=1,
+                    sha256="0" * 64,
+                    created_at=0,
+                    created_ns=now + n,
+                )
+            )
+        await session.flush()  # no ORM relationships: parents first, by hand
+        for n in range(JOBS):
+            session.add(
+                VectorStoreFileRow(
+                    store_id="vs_1",
+                    file_id=f"file_{n}",
+                    created_at=0,
+                    created_ns=now + n,
+                    status="in_progress",
+                    chunk_capacity=510,
+                    chunk_overlap=0,
+                    usage_bytes=0,
+                    job="queued",
+                )
+            )
+        await session.commit()
+    # Four claimers, as four replicas' workers; the embedder is never reached by claim().
+    queues = [
+        IndexQueue(
+            session_factory=sessions,
+            catalog=None,  # type: ignore[arg-type]
+            embedder=None,  # type: ignore[arg-type]
+            workers=1,
+            lease_seconds=300,
+        )
+        for _ in range(4)
+    ]
+    claimed: list[tuple[str, str]] = []
+
+    async def drain(queue: IndexQueue) -> None:
+        while (job := await queue.claim()) is not None:
+            claimed.append((job.file_id, job.owner))
+
+    async with anyio.create_task_group() as group:
+        for queue in queues:
+            group.start_soon(drain, queue)
+    assert sorted(f for f, _ in claimed) == sorted(f"file_{n}" for n in range(JOBS))
+    async with sessions() as session:
+        owners = dict(
+            (
+                await session.execute(
+                    select(VectorStoreFileRow.file_id, VectorStoreFileRow.job_owner)
+                )
+            ).all()
+        )
+    assert owners == dict(claimed)
+    await engine.dispose()
+
+
+async def test_a_stop_mid_indexing_resumes_at_the_next_start(
+    settings: Settings, run_app: AppRunner
+) -> None:
+    # A short lease: on PostgreSQL a job left 'running' is taken over once it expires.
+    settings = replace_settings(settings, index_lease_seconds=1.0)
+    gpl = (DATA / "docs" / "gpl-3.txt").read_bytes()
+    async with run_app(settings) as client:
+        ids = []
+        for n in range(3):
+            upload = await client.post(
+                "/v1/files", files={"file": (f"g{n}.txt", gpl + bytes([65 + n]))}
+            )
+            ids.append(upload.json()["id"])
+        store = await create_store(client, file_ids=ids)
+        assert store["file_counts"]["in_progress"] == 3
+        # Stopped at once: indexing has at most begun.
+    async with run_app(settings) as client:
+        done = await wait_indexed(client, store["id"])
+        assert done["file_counts"]["completed"] == 3
+        content = await client.get(f"/v1/vector_stores/{store['id']}/files/{ids[0]}/content")
+        assert content.json()["data"]
+
+
+def replace_settings(settings: Settings, **changes: float) -> Settings:
+    return settings.model_copy(update=changes)
