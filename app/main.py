@@ -178,6 +178,9 @@ def _lifespan(settings: Settings, metrics: Metrics) -> Lifespan:
     return lifespan
 
 
+INDEXING_STOP_GRACE_SECONDS = 5.0
+
+
 async def _start_indexing(stack: AsyncExitStack, queue: IndexQueue, *, shared: bool) -> None:
     """Background workers indexing vector store files; stopped before the engine is disposed
     (an interrupted job stays claimed and is resumed: at once with SQLite, after the lease
@@ -189,7 +192,12 @@ async def _start_indexing(stack: AsyncExitStack, queue: IndexQueue, *, shared: b
     task = asyncio.get_running_loop().create_task(queue.run(), name="vector-store-indexing")
 
     async def stop() -> None:
-        task.cancel()
+        queue.stop()
+        # A job in progress may take long (a large file): it is cut off after a grace period
+        # and resumed at the next start, as the docstring says.
+        done, _ = await asyncio.wait({task}, timeout=INDEXING_STOP_GRACE_SECONDS)
+        if not done:
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 

@@ -42,9 +42,17 @@ class IndexQueue:
     poll_seconds: float = 0.5
     owner: str = field(default_factory=lambda: uuid4().hex)
     _wake: anyio.Event = field(default_factory=anyio.Event)
+    _stopping: bool = False
 
     def notify(self) -> None:
         """New jobs: idle workers look at once instead of at their next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask the workers to end at their next safe point: between jobs, never in the middle
+        of a query. Cancelling one mid-query made SQLAlchemy terminate its aiosqlite connection
+        in a task that waited forever for the connection's ended thread (a hung test run)."""
+        self._stopping = True
         self._wake.set()
 
     async def run(self) -> None:
@@ -64,13 +72,13 @@ class IndexQueue:
             await session.commit()
 
     async def _work(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 worked = await self._step()
             except Exception:  # the database was unreachable, say: try again after a pause
                 log.exception("indexing worker step failed")
                 worked = False
-            if worked:
+            if worked or self._stopping:
                 continue
             if self._wake.is_set():  # jobs were added since this claim began: look again
                 self._wake = anyio.Event()
