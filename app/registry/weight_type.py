@@ -16,13 +16,16 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.registry.convert import convert_hf_to_gguf
 from app.registry.fidelity import keeps_contract, min_cosine
 from app.registry.specs import OUTTYPES, OutType
+
+if TYPE_CHECKING:
+    from app.engine.llama import LlamaEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +120,9 @@ def measure(
         for _ in range(ROUNDS):
             for kind, embedder in embedders.items():
                 started = time.perf_counter()
-                vectors = np.vstack(
-                    [embedder.embed_batch([sequences[i] for i in b]) for b in batches]
-                )
+                vectors = _embed_packed(embedder, sequences, batches)
                 timings[kind].append(time.perf_counter() - started)
-                order = [i for b in batches for i in b]
-                cosines[kind] = worst_cosine(vectors, expected[order])
+                cosines[kind] = worst_cosine(vectors, expected)
     finally:
         for embedder in embedders.values():
             embedder.close()
@@ -142,12 +142,21 @@ def fidelity_of(path: Path, weight_type: OutType) -> Measurement:
     embedder = LlamaEmbedder(path, tokenizer=tokenizer, threads=1, batch_tokens=512)
     try:
         sequences = [tokenizer.tokenize(t) for t in texts]
-        batches = _pack(sequences, budget=512)
-        vectors = np.vstack([embedder.embed_batch([sequences[i] for i in b]) for b in batches])
+        vectors = _embed_packed(embedder, sequences, _pack(sequences, budget=512))
     finally:
         embedder.close()
+    return Measurement(weight_type, 0.0, worst_cosine(vectors, expected))
+
+
+def _embed_packed(
+    embedder: LlamaEmbedder, sequences: list[list[int]], batches: list[list[int]]
+) -> np.ndarray[Any, Any]:
+    """Embed `sequences` batch by batch; the vectors come back in the sequences' order."""
+    vectors = np.vstack([embedder.embed_batch([sequences[i] for i in b]) for b in batches])
     order = [i for b in batches for i in b]
-    return Measurement(weight_type, 0.0, worst_cosine(vectors, expected[order]))
+    in_order = np.empty_like(vectors)
+    in_order[order] = vectors
+    return in_order
 
 
 def _pack(sequences: list[list[int]], *, budget: int) -> list[list[int]]:
