@@ -55,6 +55,7 @@ test-pg: model sysdeps
 lint: install
 	$(BIN)/ruff check app tests benchmarks migrations
 	$(BIN)/ruff format --check app tests benchmarks migrations
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format app tests benchmarks migrations

@@ -3,7 +3,7 @@
 uvicorn bounds the request head's size (h11_max_incomplete_event_size) and the idle time
 between requests (timeout_keep_alive), but not the time a client may take to send its head:
 one header line every few seconds would hold a connection forever. `HeadTimeoutH11Protocol`
-adds that bound; the body is bounded between chunks by app.api.body_timeout.
+adds that bound; the body is bounded between chunks by app.api.middleware.body_timeout.
 """
 
 from __future__ import annotations

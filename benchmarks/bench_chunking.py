@@ -23,10 +23,10 @@ from pathlib import Path
 
 from semantic_text_splitter import TextSplitter
 
+from app.chunking.splitter import default_capacity, split_text
 from app.engine.base import Tokenizer
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.extract.text import is_markdown
-from app.services.chunking import default_capacity, split_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "models" / "all-MiniLM-L6-v2.gguf"

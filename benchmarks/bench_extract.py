@@ -31,12 +31,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from app.chunking.provenance import Locator
+from app.chunking.splitter import split_text
 from app.engine.base import Tokenizer
 from app.extract import ExtractLimits, Extractor, extract_with
 from app.extract.worker import peak_rss_bytes
 from app.registry.prepare import DEFAULT_GGUF_NAME
-from app.services.chunking import split_text
-from app.services.provenance import Locator
 from tests.extract import documents
 
 ROOT = Path(__file__).resolve().parents[1]

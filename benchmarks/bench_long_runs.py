@@ -30,10 +30,10 @@ from pathlib import Path
 
 import httpx
 
+from app.chunking import splitter as chunking
 from app.engine.base import Tokenizer
 from app.engine.llama import LlamaTokenizer
 from app.registry.prepare import prepare_default_model
-from app.services import chunking
 from benchmarks.bench_chunking import ROOT
 from benchmarks.live import live_server
 

@@ -11,9 +11,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.chunking.splitter import split_text
 from app.engine.base import Tokenizer
 from app.extract.text import is_markdown
-from app.services.chunking import split_text
 from benchmarks.bench_chunking import load_corpus
 
 CAPACITIES = (64, 128, 256, 384, 510)

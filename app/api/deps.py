@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypedDict
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.tables import VectorStoreRow
@@ -51,3 +52,36 @@ async def get_vector_store(vector_store_id: str, session: SessionDep) -> VectorS
 
 
 VectorStoreDep = Annotated[VectorStoreRow, Depends(get_vector_store)]
+
+
+class PageArgs(TypedDict):
+    limit: int
+    order: Literal["asc", "desc"]
+    after: str | None
+    before: str | None
+
+
+@dataclass(frozen=True)
+class Paging:
+    """OpenAI's list parameters: a page of `limit` items in `order`, after or before a cursor."""
+
+    limit: int
+    order: Literal["asc", "desc"]
+    after: str | None
+    before: str | None
+
+    def args(self) -> PageArgs:
+        """As the services' list functions take them."""
+        return PageArgs(limit=self.limit, order=self.order, after=self.after, before=self.before)
+
+
+def get_paging(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    order: Literal["asc", "desc"] = "desc",
+    after: str | None = None,
+    before: str | None = None,
+) -> Paging:
+    return Paging(limit, order, after, before)
+
+
+PagingDep = Annotated[Paging, Depends(get_paging)]

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.api.auth_gate import in_areas
+from app.api.middleware.auth_gate import in_areas
 
 # Every /v1 route declares its errors with this model (401 at least), so it is always defined.
 ENVELOPE = {"$ref": "#/components/schemas/ErrorResponse"}

@@ -222,7 +222,7 @@ class BatchEngine:
             self.metrics.rejected.labels(self.name).inc()
         return Overloaded(
             f"The embedding queue is full ({bound} waiting); retry in {wait} s",
-            headers={"Retry-After": str(wait)},
+            retry_after=wait,
         )
 
     def _drop(self, job: _Job) -> None:

@@ -80,7 +80,7 @@ class ByName(Generic[T]):
             available = ", ".join(sorted(self._by_name))
             raise NotFound(
                 f"The model '{name}' does not exist; available: {available}",
-                param="model",
+                subject="model",
                 code="model_not_found",
             )
         return item
@@ -90,7 +90,7 @@ class ByName(Generic[T]):
             return self._items[0]
         if self._default in self._by_name:
             return self._by_name[self._default]
-        raise InvalidRequest("Several models are loaded; name one in 'model'", param="model")
+        raise InvalidRequest("Several models are loaded; name one in 'model'", subject="model")
 
 
 class ModelCatalog:

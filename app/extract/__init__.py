@@ -3,6 +3,13 @@
 The type comes from the content (magic bytes) before the name. Text and Markdown are decoded in
 the caller's thread (linear in the size, no parser to go wrong); PDF, HTML and DOCX parsers run
 in a worker process that the per-document time limit can kill (see worker.py).
+
+Failures are domain errors about the subject "file" (app/errors.py): UnsupportedMedia
+(`unsupported_media_type`), UnprocessableDocument (`encrypted_document`, `no_text_layer`,
+`empty_document`, `corrupt_document`, `unsafe_document`, `extraction_timeout`) and
+DocumentTooLarge (`document_too_large`). The route that was called names its own field for the
+file ("id" on /v1/chunks, "file_id" elsewhere). Documents are stored by the file's sha256 and
+EXTRACTOR_VERSION (app/services/documents.py), so a file is extracted once per version.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def too_much_text(filename: str, chars: int, limit: int) -> DocumentTooLarge:
     return DocumentTooLarge(
         f"File {filename!r} extracts to more than {limit:,} characters of text (stopped at "
         f"{chars:,}; the limit is RAGPREP_MAX_EXTRACTED_CHARS); split it into smaller files",
-        param="id",
+        subject="file",
     )
 
 
@@ -99,4 +99,4 @@ def check_text_size(document: Document, filename: str, limits: ExtractLimits) ->
 def corrupt_document(filename: str, problem: str) -> UnprocessableDocument:
     """The one 422 for a damaged file; `problem` says what is wrong and what the user can do."""
     message = f"File {filename!r} {problem}"
-    return UnprocessableDocument(message, param="id", code="corrupt_document")
+    return UnprocessableDocument(message, subject="file", code="corrupt_document")

@@ -75,7 +75,7 @@ def detect(data: bytes, *, filename: str) -> Kind:
             raise UnprocessableDocument(
                 f"File {filename!r} is an encrypted (password-protected) Word document; "
                 "save it without a password and upload it again",
-                param="id",
+                subject="file",
                 code="encrypted_document",
             )
         raise not_supported(filename)

@@ -32,7 +32,7 @@ def extract_epub(data: bytes, *, filename: str, limits: ExtractLimits) -> Docume
             raise UnprocessableDocument(
                 f"File {filename!r} is an encrypted (DRM-protected) e-book; upload a copy "
                 "without DRM",
-                param="id",
+                subject="file",
                 code="encrypted_document",
             )
         budget = TextBudget(limits, filename)

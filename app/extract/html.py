@@ -71,7 +71,7 @@ def markdown_document(markdown: str, *, media_type: str, filename: str) -> Docum
     if not markdown.strip():
         raise UnprocessableDocument(
             f"File {filename!r} contains no text to chunk (only markup, images or navigation)",
-            param="id",
+            subject="file",
             code="empty_document",
         )
     return Document(markdown, True, media_type, headings=markdown_headings(markdown))

@@ -22,7 +22,7 @@ def extract_image(
     if not text.strip():
         raise UnprocessableDocument(
             f"File {filename!r} is an image in which OCR found no text",
-            param="id",
+            subject="file",
             code="empty_document",
         )
     return Document(text, False, media_type, pages=spans, ocr_pages=list(range(1, len(spans) + 1)))

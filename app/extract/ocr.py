@@ -34,7 +34,7 @@ def tesseract(options: OcrOptions, *, filename: str) -> str:
         raise UnprocessableDocument(
             f"File {filename!r} needs OCR (it has pages without a text layer), and the OCR "
             f"engine is not installed: {INSTALL_HINT}",
-            param="id",
+            subject="file",
             code="ocr_unavailable",
         )
     return path
@@ -99,7 +99,7 @@ def _run(command: list[str], image: bytes, filename: str, deadline: float) -> st
         raise UnprocessableDocument(
             f"File {filename!r} took longer than the extraction limit to OCR; "
             "split it into smaller files",
-            param="id",
+            subject="file",
             code="extraction_timeout",
         ) from exc
     if done.returncode != 0:
@@ -108,7 +108,7 @@ def _run(command: list[str], image: bytes, filename: str, deadline: float) -> st
             raise UnprocessableDocument(
                 f"File {filename!r} needs OCR, and Tesseract has no data for "
                 f"{command[4]!r}: {INSTALL_HINT} (tesseract-ocr-LANG for other languages)",
-                param="id",
+                subject="file",
                 code="ocr_unavailable",
             )
         raise corrupt_document(

@@ -220,4 +220,4 @@ def _find_title(title: str, text: str, start: int, end: int) -> int:
 
 
 def _error(filename: str, what: str, code: str) -> UnprocessableDocument:
-    return UnprocessableDocument(f"File {filename!r} {what}", param="id", code=code)
+    return UnprocessableDocument(f"File {filename!r} {what}", subject="file", code=code)

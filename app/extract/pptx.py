@@ -55,7 +55,7 @@ def extract_pptx(data: bytes, *, filename: str, limits: ExtractLimits) -> Docume
     if not text.strip():
         raise UnprocessableDocument(
             f"File {filename!r} contains no text to chunk (its slides hold only pictures)",
-            param="id",
+            subject="file",
             code="empty_document",
         )
     return Document(text, True, MEDIA_TYPE, pages=pages, headings=headings)

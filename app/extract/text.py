@@ -61,7 +61,7 @@ def not_supported(filename: str) -> UnsupportedMedia:
     return UnsupportedMedia(
         f"File {filename!r} is not a supported document: upload PDF, HTML, DOCX, PPTX, ODT, EPUB, "
         "Markdown, UTF-8/UTF-16 text, or PNG/JPEG/TIFF images (with OCR on)",
-        param="id",
+        subject="file",
     )
 
 

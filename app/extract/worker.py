@@ -21,7 +21,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from app.errors import ServiceError, UnprocessableDocument
+from app.errors import DomainError, UnprocessableDocument
 from app.extract.base import Document, ExtractLimits, corrupt_document
 from app.extract.detect import Kind
 
@@ -63,7 +63,7 @@ def _serve(conn: Connection, memory_bytes: int) -> None:
         reply: tuple[str, Any, int]
         try:
             reply = ("ok", parse(kind, data, filename=filename, limits=limits), 0)
-        except ServiceError as exc:
+        except DomainError as exc:
             reply = ("error", exc, 0)
         except MemoryError:
             reply = ("error", _failed(filename, "needs more memory than allowed"), 0)
@@ -112,7 +112,7 @@ class _Worker:
                 raise UnprocessableDocument(
                     f"File {filename!r} took longer than the {limits.seconds:g} s extraction "
                     "limit; split it into smaller files",
-                    param="id",
+                    subject="file",
                     code="extraction_timeout",
                 )
             status, value, self.peak_rss_bytes = conn.recv()

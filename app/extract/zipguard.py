@@ -79,7 +79,7 @@ def _inflate(
                     f"File {filename!r} has an XML part ({member.filename}) declaring a "
                     "DOCTYPE or entities, which Office documents and e-books never need; "
                     "refusing to expand them. Re-save it and upload it again",
-                    param="id",
+                    subject="file",
                     code="unsafe_document",
                 )
             tail = window[-_OVERLAP:]
@@ -90,5 +90,5 @@ def _too_large(filename: str, limit: int) -> DocumentTooLarge:
     return DocumentTooLarge(
         f"File {filename!r} unpacks to more than {limit // (1 << 20)} MiB (a ZIP bomb or an "
         "unusually large document); split it into smaller files",
-        param="id",
+        subject="file",
     )

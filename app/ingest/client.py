@@ -1,4 +1,4 @@
-"""The HTTP API as the ingest command uses it, in-process (ASGI) or against a server."""
+"""The HTTP API as `ragprep ingest --server URL` uses it."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import base64
 import json
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
 
-from app.config import Settings
+if TYPE_CHECKING:
+    from app.ingest.store_backend import StoreBackend
+
 
 NDJSON = "application/x-ndjson"
-IN_PROCESS_URL = "http://ragprep.local"
 # Embedding a large file can take minutes before its first NDJSON step arrives on a busy
 # server; connecting, though, should be quick.
 TIMEOUT = httpx.Timeout(30.0, read=900.0)
@@ -27,16 +27,25 @@ SKIP_CODES = {"empty_file": "empty file", "empty_document": "no text to embed"}
 
 
 class ApiError(Exception):
-    """A non-2xx answer, with the fields of the error envelope."""
+    """A refusal, from a server (a non-2xx answer, with the fields of its error envelope) or
+    from the in-process services (a domain error, see app/ingest/local.py)."""
 
     def __init__(
-        self, status: int, message: str, code: str | None, *, retry_after: float = 1.0
+        self,
+        status: int,
+        message: str,
+        code: str | None,
+        *,
+        retry_after: float = 1.0,
+        unusable: bool | None = None,
     ) -> None:
-        super().__init__(f"HTTP {status}: {message}")
+        super().__init__(f"HTTP {status}: {message}" if status else message)
         self.message = message
         self.status = status
         self.code = code
         self.retry_after = retry_after
+        # The document cannot be used (unsupported, unextractable, unpacks too large).
+        self.unusable = unusable
 
     @property
     def busy(self) -> bool:
@@ -48,9 +57,9 @@ class ApiError(Exception):
         """Why the file is skipped rather than failed, or None when it is a real failure."""
         if self.code in SKIP_CODES:
             return SKIP_CODES[self.code or ""]
-        if self.status == 415:
+        if self.status == 415 or self.code == "unsupported_media_type":
             return "not a supported document format"
-        if self.status == 422 or self.code == "document_too_large":
+        if self.unusable or self.status == 422 or self.code == "document_too_large":
             return self.message
         return None
 
@@ -61,29 +70,9 @@ class StoredFile:
     filename: str
 
 
-def _headers() -> dict[str, str]:
+def auth_headers() -> dict[str, str]:
     key = os.environ.get("RAGPREP_API_KEY")
     return {"Authorization": f"Bearer {key}"} if key else {}
-
-
-@asynccontextmanager
-async def open_client(settings: Settings, server: str | None) -> AsyncIterator[httpx.AsyncClient]:
-    """A client for `server`, or for an app built from `settings` with its lifespan running."""
-    if server is not None:
-        async with httpx.AsyncClient(
-            base_url=server, headers=_headers(), timeout=TIMEOUT
-        ) as client:
-            yield client
-        return
-    from app.main import create_app  # here: --server runs need none of llama.cpp or SQLAlchemy
-
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url=IN_PROCESS_URL, headers=_headers(), timeout=TIMEOUT
-        ) as client:
-            yield client
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -165,3 +154,31 @@ def _decoded(item: dict[str, Any]) -> dict[str, Any]:
     if isinstance(vector, str):  # base64 of little-endian float32, a quarter of the JSON size
         item["embedding"] = np.frombuffer(base64.b64decode(vector), dtype="<f4").tolist()
     return item
+
+
+@dataclass(frozen=True)
+class HttpBackend:
+    """What an ingest run asks of ragprep, asked of a server over HTTP."""
+
+    client: httpx.AsyncClient
+    where: str
+
+    async def model_name(self, requested: str | None) -> str | None:
+        return await model_name(self.client, requested)
+
+    async def chunked_model(self, file_id: str, params: dict[str, Any]) -> str:
+        return await chunked_model(self.client, file_id, params)
+
+    async def find_stored(self, sha256: str, filename: str) -> StoredFile | None:
+        return await find_stored(self.client, sha256, filename)
+
+    async def upload(self, filename: str, data: bytes) -> StoredFile:
+        return await upload(self.client, filename, data)
+
+    def embed_chunks(self, file_id: str, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        return embed_chunks(self.client, file_id, params)
+
+    def stores(self) -> StoreBackend:
+        from app.ingest.store_backend import HttpStores
+
+        return HttpStores(self)

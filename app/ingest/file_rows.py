@@ -1,6 +1,6 @@
-"""One file's output rows computed here, without a server: the same pieces the API uses
-(extraction, the splitter, tokenization, the model's batch engine, vector shaping), so an
-engine that calls this writes the rows the local engine gets from POST /v1/files/{id}/embeddings.
+"""One file's output rows computed here, without a server or database: extraction, then the
+same pipeline the server runs (app/services/pipeline.py) straight on the model's engine, so an
+engine that calls this writes the rows the local engine writes.
 """
 
 from __future__ import annotations
@@ -9,18 +9,21 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 
+from app.chunking.splitter import Chunk, checked_sizes, has_text
 from app.config import Settings
 from app.engine.catalog import LoadedModel, ModelCatalog, load_one
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
-from app.errors import DocumentTooLarge, ServiceError, UnprocessableDocument, UnsupportedMedia
+from app.errors import DocumentTooLarge, DomainError, UnprocessableDocument, UnsupportedMedia
 from app.extract import extract
-from app.services.chunk_store import ChunkParams, split_document
-from app.services.chunking import checked_sizes, has_text
 from app.services.documents import extract_limits
-from app.services.embeddings import tokenize_inputs
-from app.services.file_embeddings import STEP  # chunks per embedding call, as the API's
-from app.services.uploads import clean_filename
-from app.services.vectors import shape
+from app.services.filenames import clean_filename
+from app.services.pipeline import (
+    ChunkEmbedder,
+    ChunkParams,
+    EmbeddedChunk,
+    chunk_document,
+    engine_embedder,
+)
 
 # The same reasons the local engine reports for the same files (app/ingest/client.py).
 NOT_TEXT, EMPTY_FILE, NO_TEXT = "not a supported document format", "empty file", "no text to embed"
@@ -52,7 +55,8 @@ class FileEmbedder:
             raise
         # Inputs here are always text, never cl100k ids; the chosen model's window is the one
         # that matters (asking for the default model fails when several are loaded).
-        self._cl100k = TiktokenTokenizer(window=self.model.window)
+        cl100k = TiktokenTokenizer(window=self.model.window)
+        self._embedder = ChunkEmbedder(self.model, cl100k, engine_embedder(self.model))
         self.overlap = overlap
         self._limits = extract_limits(settings)
 
@@ -71,7 +75,7 @@ class FileEmbedder:
         except (UnprocessableDocument, DocumentTooLarge) as exc:
             # As the local engine: documents that cannot be extracted are skipped, with why.
             return FileRows(skipped=exc.message)
-        except ServiceError as exc:
+        except DomainError as exc:
             return FileRows(failed=str(exc))
 
     def _rows(self, data: bytes, filename: str, display: str) -> FileRows:
@@ -82,15 +86,10 @@ class FileEmbedder:
         params = ChunkParams(
             model=model, tokenizer="model", capacity=self.capacity, overlap=self.overlap
         )
-        chunks = split_document(document, params, self.capacity, None)
+        chunks = chunk_document(document, params, self.capacity, None)
         result = FileRows()
-        for start in range(0, len(chunks), STEP):
-            step = chunks[start : start + STEP]
-            texts: list[str | list[int]] = [c.text for c in step]
-            prepared = tokenize_inputs(texts, model=model, cl100k=self._cl100k, truncate=False)
-            raw = asyncio.run(model.engine.embed(prepared.sequences))
-            vectors = shape(raw, normalize=model.spec.normalize, dimensions=None)
-            for chunk, vector in zip(step, vectors, strict=True):
+        for step in asyncio.run(self._embedded(chunks)):
+            for chunk, vector in ((item.chunk, item.vector) for item in step):
                 record = {
                     "file_id": None,  # nothing is stored on a server
                     "filename": filename,
@@ -107,3 +106,6 @@ class FileEmbedder:
                 result.lines.append(json.dumps(record, ensure_ascii=False) + "\n")
                 result.tokens += chunk.tokens
         return result
+
+    async def _embedded(self, chunks: list[Chunk]) -> list[list[EmbeddedChunk]]:
+        return [step async for step in self._embedder.steps(chunks)]

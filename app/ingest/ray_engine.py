@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.config import Settings
-from app.errors import ServiceError
+from app.errors import DomainError
 from app.ingest.file_rows import FileEmbedder, FileRows
 from app.ingest.output import Output, open_output
 from app.ingest.report import FileResult, Progress, Summary, log_summary
@@ -145,7 +145,7 @@ def _check_model(settings: Settings, options: IngestOptions) -> str | None:
             capacity=options.chunk_capacity,
             overlap=options.chunk_overlap,
         ).close()
-    except (RegistryError, ServiceError) as exc:
+    except (RegistryError, DomainError) as exc:
         return str(exc)
     return None
 

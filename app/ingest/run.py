@@ -19,6 +19,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from app.config import Settings
 from app.ingest import client as api
+from app.ingest.backend import Backend, open_backend
 from app.ingest.output import STDOUT, Output, chunk_line, open_output
 from app.ingest.report import FileResult, Progress, Summary, log_summary
 from app.ingest.walk import (
@@ -31,8 +32,8 @@ from app.ingest.walk import (
     scan,
 )
 from app.registry.specs import RegistryError
-from app.services.storage_lock import StorageInUse
-from app.services.uploads import clean_filename
+from app.services.concurrency.storage_lock import StorageInUse
+from app.services.filenames import clean_filename
 
 log = logging.getLogger("ragprep.ingest")
 
@@ -76,27 +77,27 @@ class ModelName:
     def __init__(self, known: str | None) -> None:
         self.known = known
 
-    async def get(self, client: httpx.AsyncClient, file_id: str, params: dict[str, Any]) -> str:
+    async def get(self, backend: Backend, file_id: str, params: dict[str, Any]) -> str:
         if self.known is None:
-            self.known = await api.chunked_model(client, file_id, params)
+            self.known = await backend.chunked_model(file_id, params)
         return self.known
 
 
 async def stored_file(
-    client: httpx.AsyncClient, file: InputFile, result: FileResult, max_bytes: int
+    backend: Backend, file: InputFile, result: FileResult, max_bytes: int
 ) -> api.StoredFile:
     data, sha256 = await anyio.to_thread.run_sync(read_regular, file.path, max_bytes)
     # The name the server would store, so matches are exact.
     name = clean_filename(file.name)
-    stored = await api.find_stored(client, sha256, name)
+    stored = await backend.find_stored(sha256, name)
     if stored is None:
-        stored = await api.upload(client, name, data)
+        stored = await backend.upload(name, data)
         result.uploaded = True
     return stored
 
 
 async def _embedded_chunks(
-    client: httpx.AsyncClient, file: InputFile, file_id: str, params: dict[str, Any]
+    backend: Backend, file: InputFile, file_id: str, params: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """The file's chunks with vectors; a full embedding queue (429) is waited out, as it asks.
 
@@ -105,7 +106,7 @@ async def _embedded_chunks(
     deadline = time.monotonic() + BUSY_PATIENCE
     while True:
         try:
-            return [item async for item in api.embed_chunks(client, file_id, params)]
+            return [item async for item in backend.embed_chunks(file_id, params)]
         except api.ApiError as exc:
             # Jittered, so files turned away together do not all come back together.
             wait = exc.retry_after * (1 + random.random())
@@ -116,18 +117,18 @@ async def _embedded_chunks(
 
 
 async def _ingest_file(
-    client: httpx.AsyncClient,
+    backend: Backend,
     file: InputFile,
     params: dict[str, Any],
     model: ModelName,
     max_bytes: int,
 ) -> FileResult:
     result = FileResult(file=file)
-    stored = await stored_file(client, file, result, max_bytes)
-    items = await _embedded_chunks(client, file, stored.id, params)
+    stored = await stored_file(backend, file, result, max_bytes)
+    items = await _embedded_chunks(backend, file, stored.id, params)
     if [item["index"] for item in items] != list(range(len(items))):
         raise ValueError("the server's chunk stream is incomplete or out of order")
-    name = await model.get(client, stored.id, params)
+    name = await model.get(backend, stored.id, params)
     for item in items:
         result.lines.append(chunk_line(stored=stored, path=file.display, model=name, item=item))
         result.tokens += item["tokens"]
@@ -166,7 +167,7 @@ def write_result(output: Output, result: FileResult) -> FileResult:
 
 
 async def _run_files(
-    client: httpx.AsyncClient,
+    backend: Backend,
     files: list[InputFile],
     options: IngestOptions,
     model: ModelName,
@@ -183,7 +184,7 @@ async def _run_files(
 
     try:
         for file in files:
-            work = _ingest_file(client, file, params, model, options.max_file_bytes)
+            work = _ingest_file(backend, file, params, model, options.max_file_bytes)
             pending.append(asyncio.create_task(_guarded(work, file)))
             if len(pending) >= options.concurrency:
                 await emit()
@@ -194,11 +195,11 @@ async def _run_files(
             task.cancel()
 
 
-async def _probe(client: httpx.AsyncClient, options: IngestOptions) -> ModelName | None:
+async def _probe(backend: Backend, options: IngestOptions) -> ModelName | None:
     """The model's canonical name; None (logged) when the server cannot serve this run."""
-    where = options.server or "the in-process app"
+    where = backend.where
     try:
-        return ModelName(await api.model_name(client, options.model))
+        return ModelName(await backend.model_name(options.model))
     except httpx.TransportError as exc:
         log.error("cannot reach %s: %s", where, exc)
     except api.ApiError as exc:
@@ -227,7 +228,7 @@ def input_files(options: IngestOptions) -> Inputs | None:
 
 
 async def _ingest_all(
-    client: httpx.AsyncClient,
+    backend: Backend,
     inputs: Inputs,
     options: IngestOptions,
     model: ModelName,
@@ -240,7 +241,7 @@ async def _ingest_all(
     redirect = logging_redirect_tqdm() if progress.tty else nullcontext()
     with redirect:
         try:
-            await _run_files(client, files, options, model, (output, progress))
+            await _run_files(backend, files, options, model, (output, progress))
         finally:
             progress.close()
     return summary
@@ -266,14 +267,14 @@ async def ingest(options: IngestOptions, settings: Settings) -> Outcome:
             log.error("cannot write %s: %s", options.output, exc)
             return Outcome(EXIT_USAGE)
         try:
-            client = await stack.enter_async_context(api.open_client(settings, options.server))
-        except (StorageInUse, RegistryError) as exc:  # the in-process app could not start
+            backend = await stack.enter_async_context(open_backend(settings, options.server))
+        except (StorageInUse, RegistryError) as exc:  # the in-process services could not start
             log.error("%s", exc)
             return Outcome(EXIT_USAGE)
-        model = await _probe(client, options)
+        model = await _probe(backend, options)
         if model is None:
             return Outcome(EXIT_USAGE)
-        summary = await _ingest_all(client, inputs, options, model, output)
+        summary = await _ingest_all(backend, inputs, options, model, output)
         # A run with failures leaves an earlier OUT untouched rather than publish a partial one.
         written = not summary.failed or options.output == STDOUT
         if written:
@@ -286,13 +287,9 @@ async def _into_store(options: IngestOptions, settings: Settings, inputs: Inputs
     from app.ingest.vector_store import fill_store, log_store_run
 
     assert options.vector_store is not None
-    chunking = None
+    sizes = None
     if options.chunk_capacity is not None:
-        sizes = {
-            "max_chunk_size_tokens": options.chunk_capacity,
-            "chunk_overlap_tokens": options.chunk_overlap,
-        }
-        chunking = {"type": "static", "static": sizes}
+        sizes = (options.chunk_capacity, options.chunk_overlap)
     run = await fill_store(
         settings,
         inputs.files,
@@ -300,7 +297,7 @@ async def _into_store(options: IngestOptions, settings: Settings, inputs: Inputs
         server=options.server,
         concurrency=options.concurrency,
         max_file_bytes=options.max_file_bytes,
-        chunking=chunking,
+        sizes=sizes,
     )
     if run is None:
         return Outcome(EXIT_USAGE)

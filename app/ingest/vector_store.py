@@ -7,22 +7,24 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 from tqdm import tqdm
 
 from app.config import Settings
 from app.ingest import client as api
+from app.ingest.backend import Backend, open_backend
 from app.ingest.report import FileResult
+from app.ingest.store_backend import StoreBackend
 from app.ingest.walk import FileTooLarge, InputFile, SkipFile
 from app.registry.specs import RegistryError
-from app.services.storage_lock import StorageInUse
+from app.services.concurrency.storage_lock import StorageInUse
 
 log = logging.getLogger("ragprep.ingest")
 
 BATCH = 2000  # OpenAI's largest file batch
 POLL_SECONDS = 0.5
+Sizes = tuple[int, int] | None  # (chunk capacity, overlap); None: the store's auto
 # A file the store could not index for these reasons is the user's data, not a failure.
 SKIP_CODES = {
     "empty_document",
@@ -44,22 +46,8 @@ class StoreRun:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-async def find_or_create(client: httpx.AsyncClient, name: str) -> str:
-    """The newest store called `name`, or a new one."""
-    params: dict[str, Any] = {"limit": 100}
-    while True:
-        page = api.json_body(await client.get("/v1/vector_stores", params=params))
-        for store in page["data"]:
-            if store["name"] == name:
-                return str(store["id"])
-        if not page["has_more"]:
-            break
-        params["after"] = page["last_id"]
-    return str(api.json_body(await client.post("/v1/vector_stores", json={"name": name}))["id"])
-
-
 async def _upload_all(
-    client: httpx.AsyncClient,
+    backend: Backend,
     files: list[InputFile],
     options: tuple[int, int],
     run: StoreRun,
@@ -74,7 +62,7 @@ async def _upload_all(
     async def one(file: InputFile) -> None:
         async with limit:
             try:
-                stored = await stored_file(client, file, FileResult(file=file), max_bytes)
+                stored = await stored_file(backend, file, FileResult(file=file), max_bytes)
             except SkipFile as exc:  # not a regular file: passed over, as -o runs do
                 run.skipped.append((file.display, str(exc)))
                 return
@@ -87,15 +75,13 @@ async def _upload_all(
     return found
 
 
-async def _wait(client: httpx.AsyncClient, store_id: str, batch_ids: list[str], total: int) -> None:
+async def _wait(stores: StoreBackend, store_id: str, batch_ids: list[str], total: int) -> None:
     tty = sys.stderr.isatty()
     with tqdm(total=total, unit="file", desc="index", disable=not tty, file=sys.stderr) as bar:
         while True:
             done = 0
             for batch_id in batch_ids:
-                url = f"/v1/vector_stores/{store_id}/file_batches/{batch_id}"
-                counts = api.json_body(await client.get(url))["file_counts"]
-                done += counts["total"] - counts["in_progress"]
+                done += await stores.progress(store_id, batch_id)
             bar.update(done - bar.n)
             if done >= total:
                 return
@@ -103,25 +89,33 @@ async def _wait(client: httpx.AsyncClient, store_id: str, batch_ids: list[str], 
 
 
 async def _outcomes(
-    client: httpx.AsyncClient, run: StoreRun, batch_ids: list[str], files: dict[str, InputFile]
+    stores: StoreBackend, run: StoreRun, batch_ids: list[str], files: dict[str, InputFile]
 ) -> None:
     for batch_id in batch_ids:
-        params: dict[str, Any] = {"limit": 100}
-        url = f"/v1/vector_stores/{run.store_id}/file_batches/{batch_id}/files"
-        while True:
-            page = api.json_body(await client.get(url, params=params))
-            for item in page["data"]:
-                name = files[item["id"]].display
-                error = item["last_error"] or {}
-                if item["status"] == "completed":
-                    run.indexed += 1
-                elif error.get("code") in SKIP_CODES:
-                    run.skipped.append((name, error["message"]))
-                else:
-                    run.failed.append((name, error.get("message") or item["status"]))
-            if not page["has_more"]:
-                break
-            params["after"] = page["last_id"]
+        for item in await stores.outcomes(run.store_id, batch_id):
+            name = files[item.file_id].display
+            if item.status == "completed":
+                run.indexed += 1
+            elif item.code in SKIP_CODES:
+                run.skipped.append((name, item.message or ""))
+            else:
+                run.failed.append((name, item.message or item.status))
+
+
+async def _fill(
+    backend: Backend, files: list[InputFile], name: str, options: tuple[int, int], sizes: Sizes
+) -> StoreRun:
+    stores = backend.stores()
+    run = StoreRun(store_id=await stores.find_or_create(name))
+    stored = await _upload_all(backend, files, options, run)
+    ids = list(stored)
+    batch_ids = [
+        await stores.add_batch(run.store_id, ids[start : start + BATCH], sizes)
+        for start in range(0, len(ids), BATCH)
+    ]
+    await _wait(stores, run.store_id, batch_ids, len(ids))
+    await _outcomes(stores, run, batch_ids, stored)
+    return run
 
 
 async def fill_store(
@@ -132,30 +126,20 @@ async def fill_store(
     server: str | None,
     concurrency: int,
     max_file_bytes: int,
-    chunking: dict[str, Any] | None,
+    sizes: Sizes,
 ) -> StoreRun | None:
-    """None (logged) when the run cannot start: a store named NAME filled from `files`."""
+    """None (logged) when the run cannot start: a store named NAME filled from `files`,
+    each chunked with (capacity, overlap) `sizes`, or the store's `auto` when None."""
+    where = server or "the in-process services"
     try:
-        async with api.open_client(settings, server) as client:
-            run = StoreRun(store_id=await find_or_create(client, name))
-            stored = await _upload_all(client, files, (concurrency, max_file_bytes), run)
-            ids = list(stored)
-            batch_ids = []
-            for start in range(0, len(ids), BATCH):
-                body: dict[str, Any] = {"file_ids": ids[start : start + BATCH]}
-                if chunking is not None:
-                    body["chunking_strategy"] = chunking
-                url = f"/v1/vector_stores/{run.store_id}/file_batches"
-                batch_ids.append(api.json_body(await client.post(url, json=body))["id"])
-            await _wait(client, run.store_id, batch_ids, len(ids))
-            await _outcomes(client, run, batch_ids, stored)
-            return run
+        async with open_backend(settings, server) as backend:
+            return await _fill(backend, files, name, (concurrency, max_file_bytes), sizes)
     except (StorageInUse, RegistryError) as exc:
         log.error("%s", exc)
     except httpx.TransportError as exc:
-        log.error("cannot reach %s: %s", server or "the in-process app", exc)
+        log.error("cannot reach %s: %s", where, exc)
     except api.ApiError as exc:
-        log.error("the server refused the run: %s", exc)
+        log.error("%s refused the run: %s", where, exc)
     return None
 
 

@@ -6,9 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
+from app.chunking.strategy import SizingTokenizer
 from app.schemas.common import RequestModel, Text
-
-SizingTokenizer = Literal["model", "cl100k_base"]
 
 # OpenAI's bounds for a static chunking strategy; the model window may lower the maximum.
 STATIC_MIN_TOKENS = 100

@@ -6,8 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from app.db.tables import FileRow
-
 
 class FileObject(BaseModel):
     id: str
@@ -17,16 +15,6 @@ class FileObject(BaseModel):
     filename: str
     purpose: str
     status: Literal["processed"] = "processed"
-
-    @classmethod
-    def of(cls, row: FileRow) -> FileObject:
-        return cls(
-            id=row.id,
-            bytes=row.bytes,
-            created_at=row.created_at,
-            filename=row.filename,
-            purpose=row.purpose,
-        )
 
 
 class FileList(BaseModel):

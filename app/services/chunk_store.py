@@ -3,7 +3,6 @@ extractor version) from the file's extracted Document, with each chunk's pages a
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -13,43 +12,22 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.session import end_read
-from app.db.tables import ChunkRow, ChunkSetRow
-from app.engine.base import Tokenizer
-from app.engine.catalog import LoadedModel, ModelCatalog
-from app.errors import InvalidRequest, ServiceError, UnprocessableDocument
-from app.extract import EXTRACTOR_VERSION
-from app.extract.base import Document
-from app.observability.metrics import Metrics
-from app.schemas.chunks import ChunkingOptions, SizingTokenizer
-from app.services.chunking import (
+from app.chunking.splitter import (
     Chunk,
     ChunkingTimeout,
     checked_sizes,
     has_text,
-    split_text,
 )
-from app.services.chunking_strategy import sizes_of
+from app.db.session import end_read
+from app.db.tables import ChunkRow, ChunkSetRow
+from app.engine.base import Tokenizer
+from app.errors import DomainError, InvalidRequest, UnprocessableDocument
+from app.extract import EXTRACTOR_VERSION
+from app.observability.metrics import Metrics
+from app.services.concurrency.single_flight import SingleFlight
 from app.services.documents import DocumentStore, FileRef
 from app.services.files import FileStore
-from app.services.provenance import Locator
-from app.services.single_flight import SingleFlight
-
-
-@dataclass(frozen=True)
-class ChunkParams:
-    model: LoadedModel
-    tokenizer: SizingTokenizer
-    capacity: int | None
-    overlap: int
-
-    @classmethod
-    def of(cls, options: ChunkingOptions, catalog: ModelCatalog) -> ChunkParams:
-        """The parameters a request asks for (404 for an unknown model, 400 for sizes the
-        model cannot take or for two ways of giving them at once)."""
-        model = catalog.get(options.model)
-        capacity, overlap = sizes_of(options, model.tokenizer)
-        return cls(model=model, tokenizer=options.tokenizer, capacity=capacity, overlap=overlap)
+from app.services.pipeline import ChunkParams, chunk_document
 
 
 @dataclass(frozen=True)
@@ -86,20 +64,13 @@ class ChunkStore:
         file_id: str,
         filename: str | None,
         params: ChunkParams,
-        file_param: str,
     ) -> ChunkSet:
-        """The file's chunks for these parameters: from the database, or computed and stored.
-
-        `file_param` names the request field that holds the file id, for file-level errors.
-        """
-        try:
-            file = FileRef.of(await self.files.get(session=session, file_id=file_id))
-        except ServiceError as exc:  # a 404 names the route's own field for the file id
-            raise for_route(exc, file_param) from exc
+        """The file's chunks for these parameters: from the database, or computed and stored."""
+        file = FileRef.of(await self.files.get(session=session, file_id=file_id))
         if filename is not None and filename != file.filename:
             raise InvalidRequest(
                 f"filename '{filename}' does not match file {file_id} ('{file.filename}')",
-                param="filename",
+                subject="filename",
                 code="filename_mismatch",
             )
         # Checked before the lookup: an unchecked size (say 10**30) would overflow SQLite's INTEGER.
@@ -114,8 +85,9 @@ class ChunkStore:
                 lambda: self._compute(session, file, params, key),
                 lookup=lambda: self._servable(session, key),
             )
-        except ServiceError as exc:
-            raise for_route(exc, file_param) from exc
+        except DomainError as exc:
+            # Its own copy: one computation's error reaches every request that waited on it.
+            raise exc.again() from exc
         return ChunkSet(file=file, capacity=capacity, chunks=chunks)
 
     async def _servable(self, session: AsyncSession, key: _Key) -> list[Chunk] | None:
@@ -135,14 +107,14 @@ class ChunkStore:
             raise UnprocessableDocument(
                 f"File '{file.filename}' ({file.id}) has no text to embed: it is empty or only "
                 "whitespace, zero-width or control characters",
-                param="id",
+                subject="file",
                 code="empty_document",
             )
         sizer = self.cl100k if params.tokenizer == "cl100k_base" else None
         started = time.perf_counter()
         try:
             chunks = await anyio.to_thread.run_sync(
-                lambda: split_document(
+                lambda: chunk_document(
                     document, params, key.capacity, sizer, time.monotonic() + self.timeout
                 )
             )
@@ -151,7 +123,7 @@ class ChunkStore:
                 f"File '{file.filename}' ({file.id}) took longer than the {self.timeout:g} s "
                 f"chunking limit ({exc.done:,} of {exc.total:,} characters split); split it "
                 "into smaller files",
-                param="id",
+                subject="file",
                 code="chunking_timeout",
             ) from exc
         if self.metrics is not None:
@@ -171,43 +143,6 @@ class _Key:
     tokenizer: str
     capacity: int
     overlap: int
-
-
-def for_route(exc: ServiceError, file_param: str) -> ServiceError:
-    """The same error, naming the route's file field; errors about other fields pass as they
-    are. A copy: a shared single-flight error may be raised on several routes at once."""
-    if exc.param not in (None, "id", "file", "file_id"):
-        return exc
-    return type(exc)(exc.message, param=file_param, code=exc.code, headers=exc.headers)
-
-
-def split_document(
-    document: Document,
-    params: ChunkParams,
-    capacity: int,
-    sizer: Tokenizer | None,
-    deadline: float | None = None,
-) -> list[Chunk]:
-    """The document's chunks, each placed on its pages and under its section path."""
-    chunks = split_text(
-        text=document.text,
-        model_tokenizer=params.model.tokenizer,
-        capacity=capacity,
-        overlap=params.overlap,
-        markdown=document.markdown,
-        sizing_tokenizer=sizer,
-        deadline=deadline,
-    )
-    locator = Locator(document)
-    placed = []
-    for chunk in chunks:
-        where = locator.locate(chunk.start, chunk.end)
-        placed.append(
-            dataclasses.replace(
-                chunk, pages=where.pages, headings=where.headings, ocr_pages=where.ocr_pages
-            )
-        )
-    return placed
 
 
 async def _stored_and_released(session: AsyncSession, key: _Key) -> list[Chunk] | None:

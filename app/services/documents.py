@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.session import end_read
 from app.db.tables import DocumentRow, FileRow
-from app.errors import PayloadTooLarge, ServiceError, UnprocessableDocument, UnsupportedMedia
+from app.errors import DomainError, PayloadTooLarge, UnprocessableDocument, UnsupportedMedia
 from app.extract import EXTRACTOR_VERSION, Extractor, extract_with
 from app.extract.base import Document, ExtractLimits, Heading, OcrOptions
 from app.observability.metrics import Metrics
+from app.services.concurrency.single_flight import SingleFlight
 from app.services.files import FileStore
-from app.services.single_flight import SingleFlight
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +121,9 @@ class _FailedDocuments:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._errors: OrderedDict[tuple[str, str, str], tuple[str, ServiceError]] = OrderedDict()
+        self._errors: OrderedDict[tuple[str, str, str], tuple[str, DomainError]] = OrderedDict()
 
-    def remember(self, file: FileRef, error: ServiceError) -> None:
+    def remember(self, file: FileRef, error: DomainError) -> None:
         if self._size <= 0:
             return
         self._errors[file.document_key] = (file.filename, error)
@@ -139,7 +139,7 @@ class _FailedDocuments:
         filename, error = known
         # The same answer, naming this file: messages quote the name they were raised for.
         message = error.message.replace(repr(filename), repr(file.filename))
-        raise type(error)(message, param=error.param, code=error.code, headers=error.headers)
+        raise error.again(message)
 
 
 def _row(file: FileRef, document: Document) -> DocumentRow:

@@ -20,8 +20,8 @@ from app.db.dialect import insert_ignoring_duplicates
 from app.db.session import end_read
 from app.db.tables import EmbeddingCacheRow
 from app.engine.catalog import LoadedModel
+from app.engine.vectors import Vectors
 from app.observability.metrics import Metrics
-from app.services.vectors import Vectors
 
 # SQLite binds at most 32766 parameters per statement; stay far below it.
 _LOOKUP_SLICE = 500

@@ -1,4 +1,5 @@
-"""Turning an embeddings request into token sequences, vectors and an OpenAI response."""
+"""Texts (or token ids) to token sequences, checked against the model and the limits, and
+then to vectors through the embedding cache."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.engine.base import Tokenizer
 from app.engine.catalog import LoadedModel
+from app.engine.vectors import Vectors, shape
 from app.errors import InvalidRequest
-from app.schemas.embeddings import Embedding, EmbeddingRequest, EmbeddingResponse, Usage
 from app.services.embedding_cache import EmbeddingCache
-from app.services.vectors import encode, shape
 
 RawInput = str | list[int]
+# As a caller gives them: one text, texts, one token-id list, or token-id lists.
+Inputs = str | list[str] | list[int] | list[list[int]]
 
 
 @dataclass(frozen=True)
@@ -27,18 +29,17 @@ class Prepared:
 def check_input_count(count: int, *, max_inputs: int) -> None:
     """A request's 'input' holds at least one and at most `max_inputs` items (else a 400)."""
     if count == 0:
-        raise InvalidRequest("'input' must not be empty", param="input", code="empty_input")
+        raise InvalidRequest("'input' must not be empty", subject="input", code="empty_input")
     if count > max_inputs:
         raise InvalidRequest(
             f"'input' has {count} items; at most {max_inputs} are allowed per request",
-            param="input",
+            subject="input",
             code="too_many_inputs",
         )
 
 
-def split_inputs(raw: EmbeddingRequest, *, max_inputs: int) -> list[RawInput]:
-    """The request's inputs as a list of texts or token-id lists, checked for emptiness."""
-    value = raw.input
+def split_inputs(value: Inputs, *, max_inputs: int) -> list[RawInput]:
+    """The inputs as a list of texts or token-id lists, checked for emptiness."""
     items: list[RawInput]
     if isinstance(value, str):
         items = [value]
@@ -49,7 +50,7 @@ def split_inputs(raw: EmbeddingRequest, *, max_inputs: int) -> list[RawInput]:
     check_input_count(len(items), max_inputs=max_inputs)
     for index, item in enumerate(items):
         if len(item) == 0:
-            raise InvalidRequest(f"input[{index}] is empty", param="input", code="empty_input")
+            raise InvalidRequest(f"input[{index}] is empty", subject="input", code="empty_input")
     return items
 
 
@@ -59,19 +60,19 @@ def _decode_ids(index: int, ids: list[int], vocabulary: Tokenizer) -> str:
     except (KeyError, ValueError, OverflowError) as exc:
         raise InvalidRequest(
             f"input[{index}] contains token ids that are not valid cl100k_base ids",
-            param="input",
+            subject="input",
             code="invalid_token_ids",
         ) from exc
 
 
 def model_ids(
-    ids: list[int], *, model: LoadedModel, vocab_size: int, where: str, param: str = "input"
+    ids: list[int], *, model: LoadedModel, vocab_size: int, where: str, subject: str = "input"
 ) -> list[int]:
     """`ids`, checked to lie in the model's vocabulary (else a 400 naming `where`)."""
     if any(i < 0 or i >= vocab_size for i in ids):
         raise InvalidRequest(
             f"{where} has token ids outside {model.name}'s vocabulary 0..{vocab_size - 1}",
-            param=param,
+            subject=subject,
             code="invalid_token_ids",
         )
     return ids
@@ -84,7 +85,7 @@ def _text_tokens(index: int, text: str, model: LoadedModel) -> list[int]:
         # meaningless one for all of them, so this is an empty input like "".
         raise InvalidRequest(
             f"input[{index}] has no text to embed (only whitespace or control characters)",
-            param="input",
+            subject="input",
             code="empty_input",
         )
     return tokens
@@ -110,7 +111,7 @@ def tokenize_inputs(
                     f"input[{index}] has {len(tokens) + model.tokenizer.special_tokens} tokens, "
                     f"over {model.name}'s limit of {model.window} (special tokens included); "
                     'shorten it, chunk it with /v1/chunks, or set "truncate": true',
-                    param="input",
+                    subject="input",
                     code="context_length_exceeded",
                 )
             tokens = tokens[:limit]
@@ -119,11 +120,11 @@ def tokenize_inputs(
     return Prepared(sequences, sum(len(s) for s in sequences) + specials)
 
 
-def check_dimensions(request: EmbeddingRequest, model: LoadedModel) -> None:
-    if request.dimensions is not None and request.dimensions > model.dimensions:
+def check_dimensions(dimensions: int | None, model: LoadedModel) -> None:
+    if dimensions is not None and dimensions > model.dimensions:
         raise InvalidRequest(
-            f"'dimensions' is {request.dimensions} but {model.name} has {model.dimensions}",
-            param="dimensions",
+            f"'dimensions' is {dimensions} but {model.name} has {model.dimensions}",
+            subject="dimensions",
             code="invalid_dimensions",
         )
 
@@ -132,7 +133,7 @@ def _too_many_tokens(count: int, limit: int, what: str) -> InvalidRequest:
     return InvalidRequest(
         f"The inputs have {count} {what} in total; at most {limit} tokens are allowed per "
         "request: split it into several requests",
-        param="input",
+        subject="input",
         code="max_tokens_per_request",
     )
 
@@ -151,31 +152,47 @@ def check_total_tokens(prepared: Prepared, limit: int) -> None:
         raise _too_many_tokens(prepared.prompt_tokens, limit, "tokens (special tokens included)")
 
 
+@dataclass(frozen=True)
+class EmbeddingAsk:
+    """What to embed: the inputs, OpenAI's `dimensions`, and whether long inputs may be cut."""
+
+    inputs: Inputs
+    dimensions: int | None = None
+    truncate: bool = False
+
+
+@dataclass(frozen=True)
+class EmbeddedInputs:
+    vectors: Vectors  # one row per input, in order, shaped (normalized, dimensions)
+    prompt_tokens: int  # special tokens included
+    cached_tokens: int  # of those, the ones whose vectors came from the cache
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_inputs: int
+    max_request_tokens: int
+
+
 async def create_embeddings(
     *,
-    request: EmbeddingRequest,
+    ask: EmbeddingAsk,
     model: LoadedModel,
     cl100k: Tokenizer,
-    max_inputs: int,
-    max_request_tokens: int,
+    limits: Limits,
     cache: EmbeddingCache,
     session: AsyncSession,
-) -> EmbeddingResponse:
-    check_dimensions(request, model)
-    items = split_inputs(request, max_inputs=max_inputs)
-    check_token_id_budget(items, max_request_tokens)
+) -> EmbeddedInputs:
+    check_dimensions(ask.dimensions, model)
+    items = split_inputs(ask.inputs, max_inputs=limits.max_inputs)
+    check_token_id_budget(items, limits.max_request_tokens)
     prepared = await anyio.to_thread.run_sync(
-        lambda: tokenize_inputs(items, model=model, cl100k=cl100k, truncate=request.truncate)
+        lambda: tokenize_inputs(items, model=model, cl100k=cl100k, truncate=ask.truncate)
     )
-    check_total_tokens(prepared, max_request_tokens)
+    check_total_tokens(prepared, limits.max_request_tokens)
     result = await cache.embed(session=session, model=model, sequences=prepared.sequences)
-    vectors = shape(result.vectors, normalize=model.spec.normalize, dimensions=request.dimensions)
-    data = [
-        Embedding(index=i, embedding=encode(vector, request.encoding_format))
-        for i, vector in enumerate(vectors)
-    ]
+    vectors = shape(result.vectors, normalize=model.spec.normalize, dimensions=ask.dimensions)
     specials = model.tokenizer.special_tokens
     hits = zip(prepared.sequences, result.hits, strict=True)
     cached = sum(len(s) + specials for s, hit in hits if hit)
-    usage = Usage.of(prepared.prompt_tokens, cached)
-    return EmbeddingResponse(data=data, model=request.model or model.name, usage=usage)
+    return EmbeddedInputs(vectors, prepared.prompt_tokens, cached)

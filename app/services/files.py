@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import end_read
 from app.db.tables import DocumentRow, FileRow, VectorStoreFileRow, VectorStoreRow
-from app.errors import InvalidRequest, NotFound
+from app.errors import InvalidRequest, NotFound, PayloadTooLarge
 from app.observability.metrics import Metrics
-from app.services.uploads import ReceivedUpload, receive_upload
+from app.services.filenames import clean_filename
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,16 @@ PURPOSES = frozenset(
     {"assistants", "batch", "fine-tune", "vision", "user_data", "evals", "embeddings"}
 )
 DEFAULT_PURPOSE = "assistants"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A file's bytes written to a temporary path under storage/uploads, checked and hashed."""
+
+    temp_path: Path
+    filename: str
+    size: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -89,24 +100,36 @@ class FileStore:
                 continue
         return stale
 
-    async def upload(
-        self, *, session: AsyncSession, content_type: str, body: AsyncIterator[bytes]
+    async def add_staged(
+        self, *, session: AsyncSession, staged: StagedFile, purpose: str | None
     ) -> FileRow:
-        received = await receive_upload(
-            content_type=content_type,
-            body=body,
-            uploads_dir=self.uploads_dir,
-            limit=self.max_upload_bytes,
-            metrics=self.metrics,
-        )
+        """Store a staged file under a new id (its temporary path is gone afterwards)."""
         try:
-            purpose = _purpose(received.fields.get("purpose"))
-            return await self._commit(session=session, received=received, purpose=purpose)
+            return await self._commit(session=session, received=staged, purpose=_purpose(purpose))
         finally:
-            received.temp_path.unlink(missing_ok=True)
+            staged.temp_path.unlink(missing_ok=True)
+
+    async def add_bytes(
+        self, *, session: AsyncSession, filename: str, data: bytes, purpose: str | None = None
+    ) -> FileRow:
+        """Store `data` as a file named `filename` (cleaned as an upload's name is)."""
+        if len(data) > self.max_upload_bytes:
+            raise PayloadTooLarge(
+                f"File is larger than the {self.max_upload_bytes}-byte limit", subject="upload"
+            )
+        if not data:
+            raise InvalidRequest("The uploaded file is empty", subject="upload", code="empty_file")
+        staged = await anyio.to_thread.run_sync(self._stage, filename, data)
+        return await self.add_staged(session=session, staged=staged, purpose=purpose)
+
+    def _stage(self, filename: str, data: bytes) -> StagedFile:
+        path = self.uploads_dir / f"{uuid4().hex}.part"
+        path.write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        return StagedFile(path, clean_filename(filename), len(data), digest)
 
     async def _commit(
-        self, *, session: AsyncSession, received: ReceivedUpload, purpose: str
+        self, *, session: AsyncSession, received: StagedFile, purpose: str
     ) -> FileRow:
         now = time.time_ns()
         row = FileRow(
@@ -135,7 +158,7 @@ class FileStore:
     async def get(self, *, session: AsyncSession, file_id: str) -> FileRow:
         row = await session.get(FileRow, file_id)
         if row is None:
-            raise NotFound(f"No such file: '{file_id}'", param="file_id")
+            raise NotFound(f"No such file: '{file_id}'", subject="file")
         return row
 
     async def list(
@@ -157,7 +180,7 @@ class FileStore:
         if after is not None:
             cursor = await session.get(FileRow, after)
             if cursor is None:
-                raise InvalidRequest(f"No such file for 'after': '{after}'", param="after")
+                raise InvalidRequest(f"No such file for 'after': '{after}'", subject="after")
             bound = tuple_(cursor.created_ns, cursor.id)
             query = query.where(key > bound if order == "asc" else key < bound)
         ordering = (FileRow.created_ns, FileRow.id)
@@ -191,7 +214,7 @@ class FileStore:
         )
         await session.commit()
         if result.rowcount == 0:  # type: ignore[attr-defined]  # a concurrent delete won
-            raise NotFound(f"No such file: '{file_id}'", param="file_id")
+            raise NotFound(f"No such file: '{file_id}'", subject="file")
         await anyio.to_thread.run_sync(self._unlink, file_id)
 
     def _unlink(self, file_id: str) -> None:
@@ -201,7 +224,7 @@ class FileStore:
         try:
             return await anyio.Path(self.blob_path(file_id)).read_bytes()
         except FileNotFoundError as exc:
-            raise NotFound(f"No such file: '{file_id}'", param="file_id") from exc
+            raise NotFound(f"No such file: '{file_id}'", subject="file") from exc
 
 
 def _purpose(raw: str | None) -> str:
@@ -209,6 +232,6 @@ def _purpose(raw: str | None) -> str:
     if purpose not in PURPOSES:
         allowed = ", ".join(sorted(PURPOSES))
         raise InvalidRequest(
-            f"Invalid purpose '{purpose}'; expected one of: {allowed}", param="purpose"
+            f"Invalid purpose '{purpose}'; expected one of: {allowed}", subject="purpose"
         )
     return purpose

@@ -3,41 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import overload
 
 from app.engine.catalog import LoadedModel
 from app.errors import InvalidRequest
-from app.schemas.tokenize import (
-    DetokenizeResponse,
-    TokenizedInput,
-    TokenizeResponse,
-    TokenUsage,
-)
 from app.services.embeddings import check_input_count, model_ids
+
+
+@dataclass(frozen=True)
+class TokenizedText:
+    tokens: list[int]
+    fits: bool  # the text, special tokens included, is within the model's window
 
 
 def tokenize_texts(
     *, texts: str | list[str], model: LoadedModel, add_special_tokens: bool, max_inputs: int
-) -> TokenizeResponse:
+) -> list[TokenizedText]:
     """Blocking (run in a worker thread). Inputs longer than the window are reported whole,
     with `fits` false: counting is what this endpoint is for."""
     items = [texts] if isinstance(texts, str) else texts
     check_input_count(len(items), max_inputs=max_inputs)
     tokenizer = model.tokenizer
     data = []
-    for index, text in enumerate(items):
+    for text in items:
         tokens = tokenizer.tokenize(text)
         fits = len(tokens) + tokenizer.special_tokens <= model.window
         if add_special_tokens:
             tokens = [*tokenizer.prefix, *tokens, *tokenizer.suffix]
-        data.append(TokenizedInput(index=index, tokens=tokens, fits=fits))
-    total = sum(len(item.tokens) for item in data)
-    return TokenizeResponse(
-        model=model.name,
-        context_length=model.window,
-        data=data,
-        usage=TokenUsage(prompt_tokens=total, total_tokens=total),
-    )
+        data.append(TokenizedText(tokens=tokens, fits=fits))
+    return data
 
 
 def detokenize_ids(
@@ -46,24 +41,24 @@ def detokenize_ids(
     model: LoadedModel,
     max_ids: int,
     check: Callable[[], None] | None = None,
-) -> DetokenizeResponse:
+) -> str:
     """Blocking (run in a worker thread). At most `max_ids` ids (else a 400); `check` is called
     every few thousand ids and may raise to stop the work (its client has gone)."""
     if not tokens:
-        raise InvalidRequest("'tokens' must not be empty", param="tokens", code="empty_input")
+        raise InvalidRequest("'tokens' must not be empty", subject="tokens", code="empty_input")
     if len(tokens) > max_ids:
         raise InvalidRequest(
             f"'tokens' has {len(tokens)} ids; at most {max_ids} are allowed per request "
             "(RAGPREP_MAX_REQUEST_TOKENS): split it into several requests",
-            param="tokens",
+            subject="tokens",
             code="too_many_tokens",
         )
     vocab_size = getattr(model.tokenizer, "vocab_size", 0)
     checked = model_ids(
-        tokens, model=model, vocab_size=vocab_size, where="'tokens'", param="tokens"
+        tokens, model=model, vocab_size=vocab_size, where="'tokens'", subject="tokens"
     )
     ids = checked if check is None else _Checked(checked, check)
-    return DetokenizeResponse(model=model.name, text=model.tokenizer.detokenize(ids))
+    return model.tokenizer.detokenize(ids)
 
 
 class _Checked(Sequence[int]):

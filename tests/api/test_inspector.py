@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.api.inspector import STATIC_DIR
+from app.api.routes.inspector import STATIC_DIR
 from app.config import Settings
 from tests.conftest import AppRunner
 

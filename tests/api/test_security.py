@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
-from app.api.security import ApiKeys, KeyFileError
+from app.api.middleware.security import ApiKeys, KeyFileError
 from app.config import Settings
 from app.main import create_app
 from tests.api.test_files import assert_error
@@ -163,7 +163,7 @@ def test_every_key_is_compared_even_after_a_match(monkeypatch: pytest.MonkeyPatc
         calls.append(b)
         return compare(a, b)
 
-    monkeypatch.setattr("app.api.security.hmac.compare_digest", spy)
+    monkeypatch.setattr("app.api.middleware.security.hmac.compare_digest", spy)
     keys = ApiKeys((b"first", b"second", b"third"))
     assert keys.accepts("first")
     assert not keys.accepts("nope")

@@ -117,7 +117,7 @@ def test_detokenize_equals_llama_cpp_and_stops_for_a_gone_client(
     model = SimpleNamespace(name="m", tokenizer=model_tokenizer)
     ours = detokenize_ids(tokens=ids, model=model, max_ids=len(ids))  # type: ignore[arg-type]
     theirs = model_tokenizer._model.detokenize(ids, special=False)
-    assert ours.text == theirs.decode("utf-8", errors="replace").strip()
+    assert ours == theirs.decode("utf-8", errors="replace").strip()
     checks = 0
 
     def cancelled_after_two() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from app.api.uploads.receive import MULTIPART_OVERHEAD
 from app.config import Settings
-from app.services.uploads import MULTIPART_OVERHEAD
 from tests.api.test_files import assert_error, upload
 from tests.conftest import AppRunner
 

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from app.api.errors import status_of
 from app.engine.batcher import BatchEngine
 from app.engine.llama import LlamaEmbedder, LlamaTokenizer
 from app.errors import Overloaded, Unavailable
@@ -143,8 +144,8 @@ async def test_full_queue_raises_overloaded(
     assert engine.pending == 3
     with pytest.raises(Overloaded) as caught:
         await engine.embed(sequences[3:5])
-    assert caught.value.status_code == 429
-    assert caught.value.headers == {"Retry-After": "1"}
+    assert status_of(caught.value)[0] == 429
+    assert caught.value.retry_after == 1
     assert engine.pending == 3  # the refused request left nothing behind
     engine.start()
     try:
@@ -185,4 +186,4 @@ async def test_stop_drains_queue_then_refuses(
     assert [len(vectors) for vectors in done] == [len(BLOCKER)] + [5] * len(waiting)
     with pytest.raises(Unavailable) as caught:
         await engine.embed(sequences[:1])
-    assert caught.value.status_code == 503
+    assert status_of(caught.value)[0] == 503

@@ -7,6 +7,7 @@ import zipfile
 
 import pytest
 
+from app.api.errors import status_of
 from app.errors import UnprocessableDocument, UnsupportedMedia
 from app.extract import ExtractLimits, Extractor, extract_with
 from app.extract.detect import Kind, detect
@@ -48,8 +49,8 @@ def test_binary_is_unsupported_whatever_its_name(
 ) -> None:
     with pytest.raises(UnsupportedMedia) as caught:
         extract_with(extractor, data, filename=name, limits=LIMITS)
-    assert caught.value.status_code == 415
-    assert caught.value.param == "id"
+    assert status_of(caught.value)[0] == 415
+    assert caught.value.subject == "file"
     assert name in caught.value.message
 
 

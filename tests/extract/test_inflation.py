@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from app.api.errors import status_of
 from app.errors import DocumentTooLarge, UnprocessableDocument
 from app.extract import ExtractLimits, Extractor, extract_with
 from app.extract.zipguard import check_archive
@@ -80,7 +81,7 @@ def test_text_over_the_limit_is_413_with_the_numbers(
     name = "gpl.md" if kind == "markdown" else f"gpl.{kind}"
     with pytest.raises(DocumentTooLarge) as caught:
         extract_with(extractor, data, filename=name, limits=ExtractLimits(max_chars=5000))
-    assert caught.value.status_code == 413
+    assert status_of(caught.value)[0] == 413
     assert caught.value.code == "document_too_large"
     assert "more than 5,000 characters" in caught.value.message
     assert "RAGPREP_MAX_EXTRACTED_CHARS" in caught.value.message

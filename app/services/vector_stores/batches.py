@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.session import end_read
 from app.db.tables import VectorStoreFileBatchRow, VectorStoreFileRow
 from app.errors import NotFound
-from app.schemas.vector_stores import FileCounts, FileStatus, VectorStoreFileBatch
 from app.services.vector_stores.stores import new_id
+from app.services.vector_stores.types import BatchSummary, FileCounts, FileStatus
 
 
 def new_batch(store_id: str) -> VectorStoreFileBatchRow:
@@ -28,7 +28,7 @@ def new_batch(store_id: str) -> VectorStoreFileBatchRow:
 async def get_batch(session: AsyncSession, store_id: str, batch_id: str) -> VectorStoreFileBatchRow:
     row = await session.get(VectorStoreFileBatchRow, batch_id)
     if row is None or row.store_id != store_id:
-        raise NotFound(f"No file batch '{batch_id}' in vector store '{store_id}'", param="batch_id")
+        raise NotFound(f"No file batch '{batch_id}' in vector store '{store_id}'", subject="batch")
     return row
 
 
@@ -48,7 +48,7 @@ async def cancel_batch(session: AsyncSession, row: VectorStoreFileBatchRow) -> N
     await session.commit()
 
 
-async def wire_batch(session: AsyncSession, row: VectorStoreFileBatchRow) -> VectorStoreFileBatch:
+async def summary_of(session: AsyncSession, row: VectorStoreFileBatchRow) -> BatchSummary:
     query = (
         select(VectorStoreFileRow.status, func.count())
         .where(VectorStoreFileRow.batch_id == row.id)
@@ -56,15 +56,8 @@ async def wire_batch(session: AsyncSession, row: VectorStoreFileBatchRow) -> Vec
     )
     tally = FileCounts()
     for name, count in await session.execute(query):
-        setattr(tally, name, count)
-        tally.total += count
-    return VectorStoreFileBatch(
-        id=row.id,
-        created_at=row.created_at,
-        vector_store_id=row.store_id,
-        status=_status(row, tally),
-        file_counts=tally,
-    )
+        tally.add(name, count)
+    return BatchSummary(row, tally, _status(row, tally))
 
 
 def _status(row: VectorStoreFileBatchRow, tally: FileCounts) -> FileStatus:

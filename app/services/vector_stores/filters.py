@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
-from typing import Any
-
-from app.schemas.vector_search import ComparisonFilter, CompoundFilter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 AttributeValue = str | bool | int | float
 Attributes = Mapping[str, AttributeValue]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Compare one file attribute with a value (a list of values for in/nin)."""
+
+    type: Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
+    key: str
+    value: AttributeValue | Sequence[AttributeValue]
+
+
+@dataclass(frozen=True)
+class Compound:
+    """All (`and`) or any (`or`) of the rules."""
+
+    type: Literal["and", "or"]
+    filters: Sequence[Rule]
+
+
+Rule = Comparison | Compound
 
 _ORDERED: dict[str, Callable[[Any, Any], bool]] = {
     "gt": operator.gt,
@@ -19,8 +38,8 @@ _ORDERED: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def matches(rule: ComparisonFilter | CompoundFilter, attributes: Attributes) -> bool:
-    if isinstance(rule, CompoundFilter):
+def matches(rule: Rule, attributes: Attributes) -> bool:
+    if isinstance(rule, Compound):
         results = (matches(inner, attributes) for inner in rule.filters)
         return all(results) if rule.type == "and" else any(results)
     return _compare(rule, attributes)
@@ -37,13 +56,13 @@ def _equal(a: object, b: object) -> bool:
     return _kind(a) == _kind(b) and a == b
 
 
-def _compare(rule: ComparisonFilter, attributes: Attributes) -> bool:
+def _compare(rule: Comparison, attributes: Attributes) -> bool:
     """A missing attribute matches only `ne` and `nin`: it equals nothing."""
     present = rule.key in attributes
     actual = attributes.get(rule.key)
     value = rule.value
     if rule.type in ("in", "nin"):
-        values = value if isinstance(value, list) else [value]
+        values = value if isinstance(value, list | tuple) else [value]
         found = present and any(_equal(actual, v) for v in values)
         return found if rule.type == "in" else not found
     if rule.type == "eq":

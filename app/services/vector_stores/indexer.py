@@ -13,16 +13,17 @@ from sqlalchemy import Update, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chunking.splitter import Chunk
 from app.db.session import end_read
 from app.db.tables import VectorStoreChunkRow, VectorStoreFileRow
 from app.engine.base import Tokenizer
 from app.engine.catalog import LoadedModel
-from app.services.chunk_store import ChunkParams, ChunkStore
-from app.services.chunking import Chunk
+from app.engine.vectors import Vectors, shape
+from app.services.chunk_store import ChunkStore
 from app.services.embedding_cache import EmbeddingCache
 from app.services.embeddings import tokenize_inputs
+from app.services.pipeline import ChunkParams
 from app.services.vector_stores.store_files import bump_index_versions
-from app.services.vectors import Vectors, shape
 
 STEP = 64  # chunks per embedding call: several full batches, bounded memory
 
@@ -48,7 +49,7 @@ class Embedder:
             model=model, tokenizer="model", capacity=row.chunk_capacity, overlap=row.chunk_overlap
         )
         chunk_set = await self.chunk_store.chunk(
-            session=session, file_id=job.file_id, filename=None, params=params, file_param="file_id"
+            session=session, file_id=job.file_id, filename=None, params=params
         )
         return chunk_set.chunks
 

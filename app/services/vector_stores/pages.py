@@ -30,7 +30,7 @@ class Cursors:
 
 
 def missing_cursor(name: str, value: str) -> InvalidRequest:
-    return InvalidRequest(f"No such object for '{name}': '{value}'", param=name)
+    return InvalidRequest(f"No such object for '{name}': '{value}'", subject=name)
 
 
 async def fetch_page(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.tables import VectorStoreFileRow, VectorStoreRow
 from app.engine.catalog import ModelCatalog
-from app.errors import Overloaded, ServiceError
+from app.errors import DomainError, Overloaded
 from app.services.vector_stores.indexer import (
     Embedder,
     Job,
@@ -167,7 +167,7 @@ class IndexQueue:
                 await anyio.sleep(self.poll_seconds)
                 await requeue(session, job)
                 return
-            except ServiceError as exc:  # the file's own 4xx: recorded as its last_error
+            except DomainError as exc:  # the file's own 4xx: recorded as its last_error
                 await session.rollback()
                 await store_failure(session, job, exc.code or "invalid_file", exc.message)
                 return

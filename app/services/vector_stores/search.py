@@ -15,14 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.tables import FileRow, VectorStoreChunkRow, VectorStoreFileRow, VectorStoreRow
 from app.engine.base import Tokenizer
 from app.engine.catalog import ModelCatalog
-from app.errors import InvalidRequest, ServiceError
-from app.schemas.vector_search import RankingOptions, SearchContent, SearchHit, SearchRequest
+from app.engine.vectors import Vectors, shape
+from app.errors import DomainError, InvalidRequest
 from app.services.embedding_cache import EmbeddingCache
 from app.services.embeddings import tokenize_inputs
 from app.services.vector_stores.dense import DenseIndex, top_k
-from app.services.vector_stores.filters import matches
+from app.services.vector_stores.filters import Rule, matches
 from app.services.vector_stores.lexical import bm25
-from app.services.vectors import Vectors, shape
 
 CANDIDATES = 100  # depth of each ranking fused
 # Default hybrid weights. Measured (benchmarks/bench_retrieval.py, README "Retrieval quality")
@@ -34,24 +33,51 @@ DEFAULT_WEIGHTS = (0.4, 0.6)
 
 @dataclass(frozen=True)
 class Weights:
+    """Of the dense and the lexical ranking in the fused score."""
+
     dense: float
     text: float
 
     @classmethod
-    def of(cls, options: RankingOptions | None) -> Weights:
-        if options is None:
-            return cls(*DEFAULT_WEIGHTS)
-        if options.ranker == "none":
+    def of(cls, *, dense_only: bool, hybrid: tuple[float, float] | None) -> Weights:
+        """Dense only, the given (dense, text) weights, or the default hybrid."""
+        if dense_only:
             return cls(1.0, 0.0)
-        if options.hybrid_search is not None:
-            weights = cls(options.hybrid_search.embedding_weight, options.hybrid_search.text_weight)
-            if weights.dense == 0 and weights.text == 0:
-                raise InvalidRequest(
-                    "ranking_options.hybrid_search: at least one weight must be above 0",
-                    param="ranking_options",
-                )
-            return weights
-        return cls(*DEFAULT_WEIGHTS)
+        if hybrid is None:
+            return cls(*DEFAULT_WEIGHTS)
+        if hybrid[0] == 0 and hybrid[1] == 0:
+            raise InvalidRequest(
+                "ranking_options.hybrid_search: at least one weight must be above 0",
+                subject="ranking_options",
+            )
+        return cls(*hybrid)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """One search: alternative query texts, the files' filter, weights and a score floor."""
+
+    queries: list[str]
+    max_results: int
+    weights: Weights
+    rule: Rule | None = None
+    score_threshold: float = 0.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk found, with its file and where it lies in the file's text."""
+
+    file_id: str
+    filename: str
+    score: float
+    attributes: dict[str, str | bool | int | float]
+    text: str
+    chunk_index: int
+    start: int
+    end: int
+    pages: list[int] | None
+    headings: list[str]
 
 
 @dataclass(frozen=True)
@@ -62,21 +88,14 @@ class Searcher:
     dense: DenseIndex
 
     async def search(
-        self, session: AsyncSession, store: VectorStoreRow, request: SearchRequest
-    ) -> list[SearchHit]:
-        if request.rewrite_query:
-            raise InvalidRequest(
-                "rewrite_query is not supported: ragprep has no language model to rewrite "
-                "queries with; send the query as it should be searched",
-                param="rewrite_query",
-                code="unsupported_parameter",
-            )
-        queries = [request.query] if isinstance(request.query, str) else request.query
-        weights = Weights.of(request.ranking_options)
+        self, session: AsyncSession, store: VectorStoreRow, request: SearchQuery
+    ) -> list[Hit]:
+        queries, weights = request.queries, request.weights
         files = await _files(session, store.id)
         allowed = None
-        if request.filters is not None:
-            allowed = [f for f, (_, attrs) in files.items() if matches(request.filters, attrs)]
+        if request.rule is not None:
+            rule = request.rule
+            allowed = [f for f, (_, attrs) in files.items() if matches(rule, attrs)]
         # Per query, its rankings (dense, BM25) with their weights.
         rankings: list[list[Ranking]] = [[] for _ in queries]
         if weights.dense > 0:
@@ -90,9 +109,8 @@ class Searcher:
                 ranking = await bm25(session, store.id, query, CANDIDATES, allowed)
                 # BM25 is unbounded: s / (1 + s) keeps its order within 0..1.
                 per_query.append((weights.text, [(i, s / (1 + s)) for i, s in ranking]))
-        threshold = request.ranking_options.score_threshold if request.ranking_options else 0.0
-        scored = [hit for hit in _best_of(rankings) if hit[1] >= threshold]
-        return await _hits(session, scored[: request.max_num_results], files)
+        scored = [hit for hit in _best_of(rankings) if hit[1] >= request.score_threshold]
+        return await _hits(session, scored[: request.max_results], files)
 
     async def _embed(self, session: AsyncSession, model_name: str, queries: list[str]) -> Vectors:
         model = self.catalog.get(model_name)
@@ -101,9 +119,9 @@ class Searcher:
             prepared = await anyio.to_thread.run_sync(
                 lambda: tokenize_inputs(texts, model=model, cl100k=self.cl100k, truncate=False)
             )
-        except ServiceError as exc:  # its message says input[i]; the field here is `query`
+        except DomainError as exc:  # its message says input[i]; the field here is `query`
             raise InvalidRequest(
-                exc.message.replace("input[", "query["), param="query", code=exc.code
+                exc.message.replace("input[", "query["), subject="query", code=exc.code
             ) from exc
         result = await self.cache.embed(session=session, model=model, sequences=prepared.sequences)
         return shape(result.vectors, normalize=True, dimensions=None)
@@ -156,7 +174,7 @@ async def _files(session: AsyncSession, store_id: str) -> dict[str, FileInfo]:
 
 async def _hits(
     session: AsyncSession, scored: Sequence[tuple[int, float]], files: dict[str, FileInfo]
-) -> list[SearchHit]:
+) -> list[Hit]:
     if not scored:
         return []
     query = select(VectorStoreChunkRow).where(VectorStoreChunkRow.id.in_([i for i, _ in scored]))
@@ -169,12 +187,12 @@ async def _hits(
         filename, attributes = files[row.file_id]
         pages = None if row.page_first is None else [row.page_first, row.page_last or 0]
         hits.append(
-            SearchHit(
+            Hit(
                 file_id=row.file_id,
                 filename=filename,
                 score=round(float(np.float32(score)), 6),
                 attributes=attributes,
-                content=[SearchContent(text=row.text)],
+                text=row.text,
                 chunk_index=row.chunk_index,
                 start=row.start,
                 end=row.end,

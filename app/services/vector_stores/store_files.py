@@ -10,21 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chunking.strategy import Strategy, strategy_sizes
 from app.db.session import end_read
 from app.db.tables import FileRow, VectorStoreChunkRow, VectorStoreFileRow, VectorStoreRow
 from app.engine.catalog import ModelCatalog
 from app.errors import NotFound
-from app.schemas.chunks import AutoChunking, ChunkingOptions, ChunkingStrategy
-from app.schemas.vector_stores import (
-    Attributes,
-    FileStatus,
-    LastError,
-    StaticSizesOut,
-    StaticStrategyOut,
-    VectorStoreFile,
-)
-from app.services.chunking_strategy import sizes_of
 from app.services.vector_stores.pages import Cursors, Order, Page, fetch_page, missing_cursor
+from app.services.vector_stores.types import Attributes, FileStatus
 
 QUEUED = "queued"
 
@@ -33,17 +25,12 @@ QUEUED = "queued"
 class FileToAdd:
     file_id: str
     attributes: Attributes | None
-    strategy: ChunkingStrategy | None
+    strategy: Strategy | None
 
 
-def chunk_sizes(
-    strategy: ChunkingStrategy | None, catalog: ModelCatalog, model: str
-) -> tuple[int, int]:
+def chunk_sizes(strategy: Strategy | None, catalog: ModelCatalog, model: str) -> tuple[int, int]:
     """(capacity, overlap) of a strategy for the store's model; none given is `auto`."""
-    options = ChunkingOptions(chunking_strategy=strategy or AutoChunking(type="auto"))
-    capacity, overlap = sizes_of(options, catalog.get(model).tokenizer)
-    assert capacity is not None  # a strategy always names its capacity
-    return capacity, overlap
+    return strategy_sizes(strategy or "auto", catalog.get(model).tokenizer)
 
 
 async def add_files(
@@ -92,13 +79,13 @@ async def require_files(session: AsyncSession, file_ids: Sequence[str]) -> None:
         known.update((await session.scalars(select(FileRow.id).where(FileRow.id.in_(part)))).all())
     for file_id in file_ids:
         if file_id not in known:
-            raise NotFound(f"No such file: '{file_id}'", param="file_id")
+            raise NotFound(f"No such file: '{file_id}'", subject="file")
 
 
 async def get_file(session: AsyncSession, store_id: str, file_id: str) -> VectorStoreFileRow:
     row = await session.get(VectorStoreFileRow, (store_id, file_id))
     if row is None:
-        raise NotFound(f"No file '{file_id}' in vector store '{store_id}'", param="file_id")
+        raise NotFound(f"No file '{file_id}' in vector store '{store_id}'", subject="file")
     return row
 
 
@@ -153,7 +140,7 @@ async def remove_file(session: AsyncSession, store_id: str, file_id: str) -> Non
     await bump_index_versions(session, [store_id])
     await session.commit()
     if result.rowcount == 0:  # type: ignore[attr-defined]  # a concurrent delete won
-        raise NotFound(f"No file '{file_id}' in vector store '{store_id}'", param="file_id")
+        raise NotFound(f"No file '{file_id}' in vector store '{store_id}'", subject="file")
 
 
 async def bump_index_versions(session: AsyncSession, store_ids: Sequence[str]) -> None:
@@ -172,26 +159,6 @@ async def chunk_texts(session: AsyncSession, store_id: str, file_id: str) -> lis
         .order_by(VectorStoreChunkRow.chunk_index)
     )
     return list((await session.scalars(query)).all())
-
-
-def wire_file(row: VectorStoreFileRow) -> VectorStoreFile:
-    error = None
-    if row.status == "failed":
-        error = LastError(code=row.error_code or "server_error", message=row.error_message or "")
-    return VectorStoreFile(
-        id=row.file_id,
-        created_at=row.created_at,
-        vector_store_id=row.store_id,
-        status=row.status,  # type: ignore[arg-type]  # one of FileStatus, as stored
-        usage_bytes=row.usage_bytes,
-        last_error=error,
-        attributes=json.loads(row.attributes_json) if row.attributes_json else None,
-        chunking_strategy=StaticStrategyOut(
-            static=StaticSizesOut(
-                max_chunk_size_tokens=row.chunk_capacity, chunk_overlap_tokens=row.chunk_overlap
-            )
-        ),
-    )
 
 
 def _json(value: object) -> str | None:

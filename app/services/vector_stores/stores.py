@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from typing import Literal
 from uuid import uuid4
 
 from sqlalchemy import delete, func, select
@@ -14,14 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.session import end_read
 from app.db.tables import VectorStoreFileRow, VectorStoreRow
 from app.errors import NotFound
-from app.schemas.vector_stores import (
-    ExpiresAfter,
-    FileCounts,
-    StoreCreate,
-    StoreUpdate,
-    VectorStore,
-)
 from app.services.vector_stores.pages import Cursors, Order, Page, fetch_page, missing_cursor
+from app.services.vector_stores.types import (
+    FileCounts,
+    StoreChanges,
+    StoreSpec,
+    StoreStatus,
+    StoreSummary,
+)
 
 DAY = 86_400
 # A search writes last_active_at at most this often: not one write per search.
@@ -35,19 +34,19 @@ def new_id(prefix: str) -> str:
 async def get_store(session: AsyncSession, store_id: str) -> VectorStoreRow:
     row = await session.get(VectorStoreRow, store_id)
     if row is None:
-        raise NotFound(f"No such vector store: '{store_id}'", param="vector_store_id")
+        raise NotFound(f"No such vector store: '{store_id}'", subject="store")
     return row
 
 
-def create_row(request: StoreCreate, model: str) -> VectorStoreRow:
+def create_row(spec: StoreSpec, model: str) -> VectorStoreRow:
     now = time.time_ns()
     return VectorStoreRow(
         id=new_id("vs"),
-        name=request.name or "",
-        description=request.description,
-        metadata_json=_json(request.metadata),
+        name=spec.name or "",
+        description=spec.description,
+        metadata_json=_json(spec.metadata),
         model=model,
-        expires_after_days=request.expires_after.days if request.expires_after else None,
+        expires_after_days=spec.expires_after_days,
         created_at=now // 1_000_000_000,
         created_ns=now,
         last_active_at=now // 1_000_000_000,
@@ -55,15 +54,15 @@ def create_row(request: StoreCreate, model: str) -> VectorStoreRow:
     )
 
 
-def apply_update(row: VectorStoreRow, request: StoreUpdate) -> None:
-    """Fields given replace the stored ones; `null` clears metadata and the expiry policy."""
-    given = request.model_fields_set
-    if "name" in given and request.name is not None:
-        row.name = request.name
+def apply_update(row: VectorStoreRow, changes: StoreChanges) -> None:
+    """Fields given replace the stored ones; `None` clears metadata and the expiry policy."""
+    given = changes.given
+    if "name" in given and changes.name is not None:
+        row.name = changes.name
     if "metadata" in given:
-        row.metadata_json = _json(request.metadata)
-    if "expires_after" in given:
-        row.expires_after_days = request.expires_after.days if request.expires_after else None
+        row.metadata_json = _json(changes.metadata)
+    if "expires_after_days" in given:
+        row.expires_after_days = changes.expires_after_days
     row.last_active_at = int(time.time())
 
 
@@ -101,7 +100,7 @@ async def delete_store(session: AsyncSession, store_id: str) -> None:
     result = await session.execute(delete(VectorStoreRow).where(VectorStoreRow.id == store_id))
     await session.commit()
     if result.rowcount == 0:  # type: ignore[attr-defined]  # a concurrent delete won
-        raise NotFound(f"No such vector store: '{store_id}'", param="vector_store_id")
+        raise NotFound(f"No such vector store: '{store_id}'", subject="store")
 
 
 async def counts(
@@ -124,41 +123,25 @@ async def counts(
     )
     for store_id, status, count, used in await session.execute(query):
         tally, usage = found[store_id]
-        setattr(tally, status, count)
-        tally.total += count
+        tally.add(status, count)
         found[store_id] = (tally, usage + int(used))
     return found
 
 
-def wire(row: VectorStoreRow, tally: FileCounts, usage: int) -> VectorStore:
+def summary(row: VectorStoreRow, tally: FileCounts, usage: int) -> StoreSummary:
+    """The store with its counts, usage, status and expiry time."""
     expires_at = None
-    expires_after = None
     if row.expires_after_days is not None:
-        expires_after = ExpiresAfter(anchor="last_active_at", days=row.expires_after_days)
         expires_at = row.last_active_at + row.expires_after_days * DAY
-    status: Literal["expired", "in_progress", "completed"] = (
-        "in_progress" if tally.in_progress else "completed"
-    )
+    status: StoreStatus = "in_progress" if tally.in_progress else "completed"
     if expires_at is not None and expires_at <= time.time():
         status = "expired"
-    return VectorStore(
-        id=row.id,
-        created_at=row.created_at,
-        name=row.name,
-        description=row.description,
-        usage_bytes=usage,
-        file_counts=tally,
-        status=status,
-        expires_after=expires_after,
-        expires_at=expires_at,
-        last_active_at=row.last_active_at,
-        metadata=json.loads(row.metadata_json) if row.metadata_json else None,
-    )
+    return StoreSummary(row, tally, usage, status, expires_at)
 
 
-async def wire_one(session: AsyncSession, row: VectorStoreRow) -> VectorStore:
+async def summary_of(session: AsyncSession, row: VectorStoreRow) -> StoreSummary:
     tally, usage = (await counts(session, [row.id]))[row.id]
-    return wire(row, tally, usage)
+    return summary(row, tally, usage)
 
 
 def _json(value: object) -> str | None:
