@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from app.db.tables import VectorStoreFileRow
+from app.errors import InvalidRequest
 from app.schemas.vector_search import (
     ComparisonFilter,
     CompoundFilter,
@@ -110,6 +111,15 @@ def rule_of(wire: ComparisonFilter | CompoundFilter) -> Rule:
 
 
 def search_query_of(request: SearchRequest) -> SearchQuery:
+    """The search a request asks for; `rewrite_query` is refused (there is no language model
+    here to rewrite with)."""
+    if request.rewrite_query:
+        raise InvalidRequest(
+            "rewrite_query is not supported: ragprep has no language model to rewrite "
+            "queries with; send the query as it should be searched",
+            subject="rewrite_query",
+            code="unsupported_parameter",
+        )
     queries = [request.query] if isinstance(request.query, str) else list(request.query)
     options = request.ranking_options
     hybrid = None
