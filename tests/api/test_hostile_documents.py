@@ -56,6 +56,44 @@ async def test_a_failed_document_is_remembered_by_its_bytes(settings: Settings) 
         assert services.documents.extractions == 1  # answered from memory, not parsed again
 
 
+async def test_a_failed_document_is_remembered_after_a_restart(settings: Settings) -> None:
+    # The memory lived in one process: another replica, or the same server restarted, spent
+    # another worker-minute on the same hostile bytes. It is in the database now.
+    text = (DOCS / "gpl-3.txt").read_bytes()
+    strict = settings.model_copy(update={"max_extracted_chars": 10_000})
+    async with app_and_client(strict) as (services, client):
+        first = await upload_doc(client, "first.txt", text)
+        assert_error(await client.post("/v1/chunks", json={"id": first}), 413, param="id")
+        assert services.documents.extractions == 1
+    assert count_rows(settings, "failed_documents") == 1
+    async with app_and_client(strict) as (services, client):  # a restart (or another replica)
+        again = await upload_doc(client, "again.txt", text)
+        started = time.perf_counter()
+        repeated = await client.post(f"/v1/files/{again}/embeddings", json={})
+        assert time.perf_counter() - started < 1.0
+        assert_error(repeated, 413, param="file_id")
+        error = repeated.json()["error"]
+        assert error["code"] == "document_too_large"
+        assert "'again.txt'" in error["message"] and "first.txt" not in error["message"]
+        assert "more than 10,000 characters" in error["message"]
+        assert services.documents.extractions == 0  # answered from the table, not parsed
+    async with app_and_client(settings) as (services, client):  # a raised limit tries again
+        file_id = await upload_doc(client, "again.txt", text)
+        answer = await client.post("/v1/chunks", json={"id": file_id})
+        assert answer.status_code == 200, answer.text
+        assert services.documents.extractions == 1
+
+
+async def test_remembered_failures_are_bounded(settings: Settings) -> None:
+    bounded = settings.model_copy(update={"failed_documents": 2})
+    async with app_and_client(bounded) as (_, client):
+        for n in range(4):
+            broken = CORRUPT_PDF + b"%% variant %d" % n  # other bytes, the same failure
+            file_id = await upload_doc(client, f"broken-{n}.pdf", broken)
+            assert_error(await client.post("/v1/chunks", json={"id": file_id}), 422)
+    assert count_rows(settings, "failed_documents") == 2
+
+
 async def test_one_slow_document_does_not_hold_the_others(settings: Settings) -> None:
     # One worker served every document in turn: a small HTML file waited 50 s behind a
     # hostile e-book. 27 MB of navigation take the HTML converter seconds (to drop them all).
