@@ -20,8 +20,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+# Cell and row end tags are left out (the next cell, row or </table> closes what a cell
+# opened; closing later only overestimates): half the tags of a table-heavy page.
 _TAG = re.compile(
-    r"<(/?)(blockquote|ul|ol|table|tr|td|th|caption|object|applet|marquee|template)\b([^>]*)>",
+    r"<(/(?!t[dhr]\b))?"
+    r"(blockquote|ul|ol|table|tr|td|th|caption|object|applet|marquee|template)\b([^>]*)>",
     re.IGNORECASE,
 )
 _SPAN = {
@@ -33,8 +36,10 @@ BULLET_WIDTH = 4  # "- " and the indent under it
 NUMBER_WIDTH = 12  # "1000000. " and its indent; plus the digits of a stated start
 MAX_SPAN = 1000  # what html-to-markdown clamps colspan and rowspan to
 MAX_CELL = 200  # the widest it pads a column to
-_SCOPES = {"table", "td", "th", "caption", "object", "applet", "marquee", "template"}
-_CELL_PARTS = {"tr", "td", "th"}
+_ANY = re.compile(r"<(?:blockquote|ul|ol|table)\b", re.IGNORECASE)
+_CHECK_EVERY = 4096  # tags between looks at what the open tables cost so far
+_SCOPES = {"table", "caption", "object", "applet", "marquee", "template"}
+_CELL_PARTS = {"tr", "td", "th"}  # not stack entries: their table is the scope
 
 
 @dataclass
@@ -65,8 +70,11 @@ class _Table:
     def add_cell(self, attributes: str) -> None:
         if self.rows == 0:
             self.row()  # a cell without <tr>: the parser makes the row
-        columns, rows = _span(attributes, "colspan"), _span(attributes, "rowspan")
         self.cell = self.own
+        if "span" not in attributes.lower():
+            self.own += 1
+            return
+        columns, rows = _span(attributes, "colspan"), _span(attributes, "rowspan")
         self.own += columns
         if rows > 1:
             self.carried += columns
@@ -81,15 +89,15 @@ class _Table:
 
     def cost(self) -> int:
         """Characters its Markdown can take: padded cells, carried cells, row ends and the
-        header's separator row (at least 3 dashes a column)."""
-        self._end_row()
+        header's separator row (at least 3 dashes a column). The current row counts as ended."""
         padded = [max(3, min(width, MAX_CELL)) + 3 for width in self.column_max]
         widest = max(padded, default=6)
         total = self.carried_total * widest + self.rows * (self.prefix + 2)
-        for width, count in self.widths.items():
+        widths = self.widths + Counter({self.own: 1}) if self.own else self.widths
+        for width, count in widths.items():
             known = padded[:width]
             total += count * (sum(known) + (width - len(known)) * widest)
-        columns = max(self.widths, default=0)
+        columns = max(widths, default=0)
         return total + sum(padded) + max(0, columns - len(padded)) * widest + self.prefix
 
 
@@ -123,6 +131,8 @@ class _Scan:
 
     def pop_to(self, index: int) -> None:
         """Close the entry at `index` and everything opened inside it."""
+        if index >= len(self.stack):
+            return
         while len(self.stack) > index:
             entry = self.stack.pop()
             self.where[entry.name].pop()
@@ -131,6 +141,10 @@ class _Scan:
             if entry.table is not None:
                 self.growth += self.tables.pop().cost()
             self.prefix -= entry.width
+
+    def so_far(self) -> int:
+        """The growth found so far, the open tables counted as they stand."""
+        return self.growth + sum(table.cost() for table in self.tables)
 
     def last(self, name: str) -> int:
         positions = self.where.get(name)
@@ -156,14 +170,17 @@ class _Scan:
                 table.row()
             else:
                 table.add_cell(attributes)
-                self.push(_Open(name))
         else:
             self.push(_Open(name))  # a scope: caption, object, template, ...
 
     def close(self, name: str) -> None:
+        if name in _CELL_PARTS:  # closes what the cell opened, up to its table
+            if self.tables:
+                self.pop_to(self.last("table") + 1)
+            return
         key = "list" if name in ("ul", "ol") else name
         index = self.last(key)
-        if index < 0 or name == "tr":
+        if index < 0:
             return
         scope = self.scopes[-1] if self.scopes else -1
         if scope > index:
@@ -174,19 +191,25 @@ class _Scan:
 def markup_growth(html: str, *, stop_above: int | None = None) -> int:
     """Characters the Markdown of `html` may have beyond the page's own characters; the scan
     ends early once past `stop_above`."""
+    if _ANY.search(html) is None:
+        return 0  # no quote, list or table: nothing repeats or pads
+    limit = float("inf") if stop_above is None else stop_above
     scan = _Scan()
     position = 0
-    for match in _TAG.finditer(html):
+    for count, match in enumerate(_TAG.finditer(html)):
+        if count % _CHECK_EVERY == 0 and (growth := scan.so_far()) > limit:
+            return growth
         start = match.start()
         if scan.prefix:
             lines = html.count("<", position, start) + html.count("\n", position, start)
             scan.growth += (lines + 1) * scan.prefix
         if scan.tables:
             scan.tables[-1].text(start - position)
-        if stop_above is not None and scan.growth > stop_above:
+        if scan.growth > limit:
             return scan.growth
         position = match.end()
-        closing, name, attributes = match.group(1), match.group(2).lower(), match.group(3)
+        closing, name, attributes = match.groups()
+        name = name.lower()
         if closing:
             scan.close(name)
         else:
