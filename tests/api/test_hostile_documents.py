@@ -31,6 +31,23 @@ async def test_text_over_the_limit_is_413_with_the_numbers(
     assert count_rows(settings, "documents") == count_rows(settings, "chunk_sets") == 0
 
 
+async def test_a_page_whose_markup_inflates_is_413_before_conversion(settings: Settings) -> None:
+    # 504 kB of nested quotes: 60 M characters of Markdown, 3.4 GB in the worker, then a 422.
+    page = ("<blockquote>" * 300 + "<p>" + "x<br>" * 100_000 + "</p>").encode()
+    async with app_and_client(settings) as (_, client):
+        file_id = await upload_doc(client, "quotes.html", page)
+        started = time.perf_counter()
+        response = await client.post("/v1/chunks", json={"id": file_id})
+        assert time.perf_counter() - started < 20
+        assert_error(response, 413, param="id")
+        error = response.json()["error"]
+        assert error["code"] == "document_too_large"
+        assert f"more than {settings.extracted_chars_limit:,} characters" in error["message"]
+        assert "its markup alone can add" in error["message"]
+    assert count_rows(settings, "documents") == count_rows(settings, "chunk_sets") == 0
+    assert count_rows(settings, "failed_documents") == 1
+
+
 def test_the_default_limit_follows_the_upload_limit(settings: Settings) -> None:
     assert settings.extracted_chars_limit == settings.max_upload_bytes // 16
     smaller = settings.model_copy(update={"max_upload_bytes": 1 << 20})
