@@ -4,7 +4,9 @@ A hostile document held an extraction worker for 50 s per post (issue 24). Its f
 in the failed_documents table, so the same bytes posted again answer the same 4xx at once: on
 any replica sharing the database, and after a restart. Only what the document's own bytes cause
 is kept (not a missing blob or a full disk), keyed by the limits it failed under: raising a
-limit lets it try again. The oldest rows go once there are more than `size`.
+limit lets it try again. The oldest rows go once there are more than `size`. A timeout also
+depends on how busy the machine was, so it is answered from memory for an hour only, then the
+document is tried again.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import time
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +33,8 @@ from app.extract.base import ExtractLimits
 # What a document's own bytes cause, so the same bytes fail alike again; rebuilt by name.
 DOCUMENT_ERRORS = (UnprocessableDocument, DocumentTooLarge, PayloadTooLarge, UnsupportedMedia)
 _BY_NAME: dict[str, type[ServiceError]] = {cls.__name__: cls for cls in DOCUMENT_ERRORS}
+_LOAD_DEPENDENT = {"extraction_timeout"}
+LOAD_DEPENDENT_NS = 3600 * 10**9  # how long a timeout is answered from memory
 
 
 class DocumentKey(Protocol):
@@ -56,6 +60,15 @@ class FailedDocuments:
     def _key(self, file: DocumentKey) -> tuple[str, str, str, str]:
         return (*file.document_key, self._limits)
 
+    def _matches(self, file: DocumentKey) -> list[ColumnElement[bool]]:
+        sha256, suffix, extractor, limits = self._key(file)
+        return [
+            FailedDocumentRow.sha256 == sha256,
+            FailedDocumentRow.suffix == suffix,
+            FailedDocumentRow.extractor == extractor,
+            FailedDocumentRow.limits == limits,
+        ]
+
     async def raise_if_known(self, session: AsyncSession, file: DocumentKey) -> None:
         """The remembered error, naming this file; nothing when the bytes never failed."""
         if self._size <= 0:
@@ -63,6 +76,13 @@ class FailedDocuments:
         row = await session.get(FailedDocumentRow, self._key(file))
         await end_read(session)
         if row is None or row.error not in _BY_NAME:
+            return
+        if row.code in _LOAD_DEPENDENT and time.time_ns() - row.created_ns > LOAD_DEPENDENT_NS:
+            # Stale: extract again and remember the new outcome. A statement, not
+            # session.delete: another replica may have removed it first.
+            stale = FailedDocumentRow.created_ns == row.created_ns
+            await session.execute(delete(FailedDocumentRow).where(*self._matches(file), stale))
+            await session.commit()
             return
         # The same answer, naming this file: messages quote the name they were raised for.
         message = row.message.replace(repr(row.filename), repr(file.filename))

@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+from sqlalchemy import update
+
 from app.config import Settings
+from app.db.tables import FailedDocumentRow
+from app.services.failed_documents import LOAD_DEPENDENT_NS
 from tests.api.test_chunks import DOCS, count_rows, upload_doc
 from tests.api.test_documents import app_and_client
 from tests.api.test_files import assert_error
@@ -109,6 +113,28 @@ async def test_remembered_failures_are_bounded(settings: Settings) -> None:
             file_id = await upload_doc(client, f"broken-{n}.pdf", broken)
             assert_error(await client.post("/v1/chunks", json={"id": file_id}), 422)
     assert count_rows(settings, "failed_documents") == 2
+
+
+async def test_a_remembered_timeout_is_tried_again_after_an_hour(settings: Settings) -> None:
+    # A timeout depends on how busy the machine was: kept in the database, it would refuse a
+    # document that timed out once under load for good.
+    quick = settings.model_copy(update={"extract_timeout": 0.001})
+    page = b"<p>A paragraph of words.</p>" * 20_000
+    async with app_and_client(quick) as (services, client):
+        file_id = await upload_doc(client, "page.html", page)
+        for _ in range(2):
+            response = await client.post("/v1/chunks", json={"id": file_id})
+            assert_error(response, 422, param="id")
+            assert response.json()["error"]["code"] == "extraction_timeout"
+        assert services.documents.extractions == 1  # the second answered from the table
+        async with services.session_factory() as session:
+            an_hour_ago = FailedDocumentRow.created_ns - LOAD_DEPENDENT_NS - 10**9
+            await session.execute(update(FailedDocumentRow).values(created_ns=an_hour_ago))
+            await session.commit()
+        response = await client.post("/v1/chunks", json={"id": file_id})
+        assert response.json()["error"]["code"] == "extraction_timeout"
+        assert services.documents.extractions == 2  # tried again, and remembered again
+    assert count_rows(settings, "failed_documents") == 1
 
 
 async def test_one_slow_document_does_not_hold_the_others(settings: Settings) -> None:
