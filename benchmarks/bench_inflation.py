@@ -5,6 +5,7 @@ the time and the worker's peak RSS (the largest reaped child, so a worker that d
 memory cap is measured too). Run it from another checkout to measure older code:
 
     python -m benchmarks.bench_inflation                 # every sample, this checkout
+    python -m benchmarks.bench_inflation --overhead      # the markup scan's cost vs conversion
     cd ../main && python /path/to/benchmarks/bench_inflation.py   # the same samples, main's app/
 """
 
@@ -84,11 +85,69 @@ def run_one(name: str) -> dict[str, object]:
     }
 
 
+def overhead(rounds: int) -> None:
+    """The scan's time against html-to-markdown's on ordinary pages, interleaved, medians."""
+    import statistics
+    from pathlib import Path
+
+    import html_to_markdown
+
+    from app.extract import ExtractLimits
+    from app.extract.markup_growth import markup_growth
+
+    docs = Path(__file__).resolve().parents[1] / "tests" / "data" / "docs"
+    pages = {
+        "README as HTML (pandoc)": _pandoc(docs / "fastapi-readme.md"),
+        "GPL as HTML (pandoc)": _pandoc(docs / "gpl-3.txt"),
+        "data table, 60k cells": "<table>"
+        + ("<tr>" + "<td>cell value</td>" * 20 + "</tr>") * 3000
+        + "</table>",
+        "lists and quotes, 1 MB": (
+            "<ul><li>item <b>bold</b><ul><li>sub item</li></ul></li></ul>"
+            "<blockquote><p>quoted</p></blockquote><p>paragraph text</p>\n"
+        )
+        * 8000,
+    }
+    options = html_to_markdown.ConversionOptions()
+    limit = ExtractLimits().max_chars  # what the worker passes: the default text limit
+    for name, html in pages.items():
+        scans, converts = [], []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            markup_growth(html, stop_above=limit)
+            scans.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            html_to_markdown.convert(html, options)
+            converts.append(time.perf_counter() - started)
+        scan, convert = statistics.median(scans), statistics.median(converts)
+        print(
+            f"{name:26} {len(html):>9,} chars  scan {scan * 1000:7.1f} ms  "
+            f"convert {convert * 1000:7.1f} ms  scan/convert {scan / convert:.2f}"
+        )
+
+
+def _pandoc(path: object) -> str:
+    done = subprocess.run(
+        ["pandoc", "-f", "markdown", "-t", "html", "-s", "--metadata", "title=x", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("samples", nargs="*", help=f"some of {', '.join(SAMPLES)}")
     parser.add_argument("--one", choices=SAMPLES, help=argparse.SUPPRESS)
+    parser.add_argument("--overhead", action="store_true", help="time the scan, not memory")
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
+    if args.overhead:
+        print(f"load average before: {os.getloadavg()}")
+        overhead(args.rounds)
+        print(f"load average after: {os.getloadavg()}")
+        return
     chosen = args.samples or list(SAMPLES)
     if args.one:
         print(json.dumps(run_one(args.one)))
