@@ -11,7 +11,6 @@ from app.engine.catalog import LoadedModel
 from app.errors import DocumentTooLarge, DomainError, UnprocessableDocument
 from app.ingest.client import ApiError, StoredFile
 from app.services.container import Services
-from app.services.file_embeddings import FileEmbedder
 from app.services.pipeline import ChunkParams
 
 if TYPE_CHECKING:
@@ -81,13 +80,7 @@ class LocalBackend:
                 chunk_set = await services.chunk_store.chunk(
                     session=session, file_id=file_id, filename=None, params=chunk_params
                 )
-            embedder = FileEmbedder(
-                params=chunk_params,
-                cl100k=services.cl100k,
-                cache=services.embedding_cache,
-                session_factory=services.session_factory,
-            )
-            async for step in embedder.stream(chunk_set):
+            async for step in services.file_embedder(chunk_params).stream(chunk_set):
                 for item in step:
                     chunk = item.chunk
                     yield {

@@ -13,7 +13,9 @@ from app.observability.metrics import Metrics
 from app.services.chunk_store import ChunkStore
 from app.services.documents import DocumentStore
 from app.services.embedding_cache import EmbeddingCache
+from app.services.file_embeddings import FileEmbedder
 from app.services.files import FileStore
+from app.services.pipeline import ChunkParams
 from app.services.vector_stores.queue import IndexQueue
 from app.services.vector_stores.search import Searcher
 
@@ -31,3 +33,12 @@ class Services:
     chunk_store: ChunkStore
     index_queue: IndexQueue
     searcher: Searcher
+
+    def file_embedder(self, params: ChunkParams) -> FileEmbedder:
+        """Embeds a stored file's chunks through the embedding cache, as the API does."""
+        return FileEmbedder(
+            params=params,
+            cl100k=self.cl100k,
+            cache=self.embedding_cache,
+            session_factory=self.session_factory,
+        )

@@ -51,12 +51,7 @@ async def embed_file(
     chunk_set = await services.chunk_store.chunk(
         session=session, file_id=file_id, filename=None, params=params
     )
-    embedder = FileEmbedder(
-        params=params,
-        cl100k=services.cl100k,
-        cache=services.embedding_cache,
-        session_factory=services.session_factory,
-    )
+    embedder = services.file_embedder(params)
     encoding = request.encoding_format
     if NDJSON in accept:
         return await _streamed(embedder, chunk_set, encoding)
