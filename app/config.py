@@ -191,7 +191,7 @@ class Settings(BaseSettings):
         default=20_000,
         ge=1,
         description="A vector store with this many chunks or more is searched through an HNSW "
-        "graph (usearch) whose candidates are rescored exactly; smaller stores, and filters "
+        "graph (hnswlib) whose candidates are rescored exactly; smaller stores, and filters "
         "letting fewer chunks through, are searched exactly (measured faster there).",
     )
     index_lease_seconds: float = Field(

@@ -2,16 +2,16 @@
 size): the vector indexes compared side by side.
 
     python -m benchmarks.bench_vector_search [--sizes 100000 1000000] [--queries 200]
-        [--data clustered|uniform] [--libraries usearch hnswlib faiss]
+        [--data clustered|uniform] [--libraries usearch faiss]
 
 Cases, interleaved query by query in one process (figures: p50/p95 over the queries):
 - exact: `app.services.vector_stores.dense.top_k` without a graph (the service below
   `vector_index_min_chunks`), and the naive baseline (the same product, then a full argsort);
-- the service's graph search: `top_k` with its usearch graph (int8 HNSW, candidates
-  over-fetched and rescored exactly), unfiltered and with a filter letting 10% of files through;
-- the candidates, each an HNSW graph (M 16, ef 64 to build, 128 to search) asked for the same
-  candidates and rescored the same way: usearch int8, hnswlib float32, faiss-cpu HNSWFlat.
-  hnswlib and faiss-cpu come from the `bench` extra; a library not installed is skipped.
+- the service's graph search: `top_k` with its hnswlib graph (HNSW, candidates over-fetched
+  and rescored exactly), unfiltered and with a filter letting 10% of files through;
+- the other candidates, each an HNSW graph (M 16, ef 64 to build, 128 to search) asked for the
+  same candidates and rescored the same way: usearch (int8), faiss-cpu (HNSWFlat, float32).
+  They come from the `bench` extra; a library not installed is skipped.
 Recall@10 is against the exact search. Memory: each index's bytes (RSS growth while it was
 built), and the process's peak RSS. Data: `clustered` (unit vectors around 1 centre per 100
 chunks, queries drawn the same way, as real embeddings cluster by topic) or `uniform` (random
@@ -28,6 +28,7 @@ import resource
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -115,20 +116,23 @@ def full_sort(matrix: Matrix, query: npt.NDArray[np.float32]) -> list[int]:
 Search = Callable[[npt.NDArray[np.float32]], npt.NDArray[np.int64]]  # one query -> candidate ids
 
 
-def build_hnswlib(vectors: npt.NDArray[np.float32]) -> Search:
-    import hnswlib  # type: ignore[import-not-found]
+def build_usearch(vectors: npt.NDArray[np.float32]) -> Search:
+    from usearch.index import Index
 
-    index = hnswlib.Index(space="ip", dim=DIMENSIONS)
-    index.init_index(max_elements=len(vectors), M=CONNECTIVITY, ef_construction=EXPANSION_ADD)
-    index.set_num_threads(THREADS)
-    index.add_items(vectors, np.arange(len(vectors)))
-    index.set_num_threads(1)
-    index.set_ef(max(EXPANSION_SEARCH, K * OVERFETCH))
-    return lambda q: np.asarray(index.knn_query(q, K * OVERFETCH)[0][0], np.int64)
+    index = Index(
+        ndim=DIMENSIONS,
+        metric="cos",
+        dtype="i8",
+        connectivity=CONNECTIVITY,
+        expansion_add=EXPANSION_ADD,
+        expansion_search=max(EXPANSION_SEARCH, K * OVERFETCH),
+    )
+    index.add(np.arange(len(vectors)), vectors, threads=THREADS)
+    return lambda q: np.asarray(index.search(q[0], K * OVERFETCH, threads=1).keys, np.int64)
 
 
 def build_faiss(vectors: npt.NDArray[np.float32]) -> Search:
-    import faiss  # type: ignore[import-not-found]
+    import faiss
 
     faiss.omp_set_num_threads(THREADS)
     index = faiss.IndexHNSWFlat(DIMENSIONS, CONNECTIVITY, faiss.METRIC_INNER_PRODUCT)
@@ -163,7 +167,8 @@ def ids_of(found: object) -> list[int]:
     """Chunk ids from top_k's [(id, score)] of one query, or a plain id list."""
     if isinstance(found, list) and found and isinstance(found[0], list):
         return [i for i, _ in found[0]]
-    return list(found)  # type: ignore[call-overload]
+    assert isinstance(found, list)
+    return [int(i) for i in found]
 
 
 def percentiles(samples: list[float]) -> str:
@@ -183,22 +188,23 @@ def run_size(rows: int, queries: int, kind: str, libraries: list[str]) -> None:
     exact = matrix_of(vectors)
     graph = Graph(DIMENSIONS)
     ids = np.arange(rows, dtype=np.int64)
-    timed_build("usearch int8 (the service)", lambda: graph.update(ids[:0], ids, vectors))
+    timed_build("hnswlib (the service)", lambda: graph.update(ids[:0], ids, vectors))
     service = matrix_of(vectors, graph)
     allowed = [f"file_{i}" for i in range(0, FILES, 10)]
     cases: dict[str, Callable[[npt.NDArray[np.float32]], object]] = {
         "exact (service below the threshold)": lambda q: top_k(exact, q, K, None),
         "baseline: product + full argsort": lambda q: full_sort(exact, q),
-        "service: usearch graph + rescoring": lambda q: top_k(service, q, K, None),
+        "service: hnswlib graph + rescoring": lambda q: top_k(service, q, K, None),
         "service, filter: 10% of files": lambda q: top_k(service, q, K, allowed),
         "exact, filter: 10% of files": lambda q: top_k(exact, q, K, allowed),
     }
-    builders = {"hnswlib": build_hnswlib, "faiss": build_faiss}
+    builders = {"usearch": build_usearch, "faiss": build_faiss}
     for name in libraries:
         if name in builders and importlib.util.find_spec(name) is None:
             print(f"  {name}: not installed (pip install -e '.[bench]'), skipped")
         elif name in builders:
-            search = timed_build(f"{name} float32", lambda b=builders[name]: b(vectors))
+            build = builders[name]
+            search = timed_build(name, partial(build, vectors))
             cases[f"{name} + rescoring"] = rescored(vectors, search)  # type: ignore[arg-type]
     times: dict[str, list[float]] = {name: [] for name in cases}
     recall: dict[str, list[float]] = {name: [] for name in cases}
@@ -220,7 +226,7 @@ def run_size(rows: int, queries: int, kind: str, libraries: list[str]) -> None:
         shown = "   n/a" if filtered else f"{statistics.mean(recall[name]):.4f}"
         print(f"  {name:38s} {percentiles(samples)}  recall@10 {shown}  ({ratio:.2f}x baseline)")
     print(
-        f"  service graph: {graph.nbytes / 2**20:,.0f} MiB (usearch's own count); "
+        f"  service graph: {graph.nbytes / 2**20:,.0f} MiB (slots x slot size); "
         f"peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
     )
     same = ids_of(top_k(service, query, 10, allowed)) == ids_of(top_k(exact, query, 10, allowed))
@@ -232,7 +238,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--data", choices=["clustered", "uniform"], default="clustered")
-    parser.add_argument("--libraries", nargs="*", default=["hnswlib", "faiss"])
+    parser.add_argument("--libraries", nargs="*", default=["usearch", "faiss"])
     args = parser.parse_args()
     print(machine_line())
     for rows in args.sizes:

@@ -8,12 +8,14 @@ import numpy as np
 import numpy.typing as npt
 
 from app.services.vector_stores.dense import Matrix, _with_graph, top_k
+from app.services.vector_stores.graph import Graph
 
 DIMENSIONS = 384
 
 
 def unit(block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    return block / np.linalg.norm(block, axis=1, keepdims=True)
+    normalized: npt.NDArray[np.float32] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return normalized
 
 
 def clustered(
@@ -43,10 +45,13 @@ def test_graph_search_finds_what_exact_search_finds() -> None:
     queries = np.concatenate([clustered(rng, 1, c) for c in centres[:20]])
     exact, approximate = top_k(plain, queries, 10, None), top_k(graphed, queries, 10, None)
     recall = np.mean(
-        [len({i for i, _ in a} & {i for i, _ in e}) / 10 for a, e in zip(approximate, exact)]
+        [
+            len({i for i, _ in a} & {i for i, _ in e}) / 10
+            for a, e in zip(approximate, exact, strict=True)
+        ]
     )
     assert recall >= 0.95
-    for a, e in zip(approximate, exact):  # rescored exactly: the true cosines
+    for a, e in zip(approximate, exact, strict=True):  # rescored exactly: the true cosines
         scores = dict(e)
         assert all(abs(score - scores[i]) < 1e-5 for i, score in a if i in scores)
 
@@ -86,8 +91,25 @@ def test_the_graph_follows_removed_and_added_chunks() -> None:
         np.concatenate([old.vectors[keep], added.astype(np.float32)]),
     )
     new = _with_graph(new, old, keep, min_graph=100)
-    assert new.graph is old.graph and len(new.graph) == 500 - 10 + 3
+    assert new.graph is not None and new.graph is old.graph
+    assert len(new.graph) == 500 - 10 + 3
     found = [i for i, _ in top_k(new, query, 10, None)[0]]
     assert set(found[:3]) == {1001, 1002, 1003} and not gone & set(found)
     # A search still holding the older matrix never returns ids it does not know.
     assert {i for i, _ in top_k(old, query, 10, None)[0]} <= set(old.ids.tolist())
+
+
+def test_an_id_removed_then_added_again_comes_back_with_its_new_vector() -> None:
+    """SQLite may hand a deleted chunk's row id to a new chunk."""
+    rng = np.random.default_rng(4)
+    vectors = unit(rng.standard_normal((300, DIMENSIONS), dtype=np.float32))
+    graph = Graph(DIMENSIONS)
+    ids = np.arange(1, 301, dtype=np.int64)
+    graph.update(ids[:0], ids, vectors)
+    query = vectors[0]
+    assert graph.candidates(query, 1).tolist() == [1]
+    graph.update(np.array([1], np.int64), ids[:0], vectors[:0])
+    assert 1 not in graph.candidates(query, 50).tolist() and len(graph) == 299
+    target = vectors[1:2].copy()
+    graph.update(ids[:0], np.array([1], np.int64), target)  # id 1 again, now near chunk 2's
+    assert len(graph) == 300 and set(graph.candidates(target[0], 2).tolist()) == {1, 2}
