@@ -105,6 +105,7 @@ def matrix_of(vectors: npt.NDArray[np.float32], graph: Graph | None = None) -> M
         graph=graph,
         min_graph=0 if graph is None else 20_000,
         order=None if graph is None else np.argsort(ids),
+        sorted_ids=None if graph is None else ids,
     )
 
 
