@@ -136,8 +136,8 @@ class Settings(BaseSettings):
     failed_documents: int = Field(
         default=1024,
         ge=0,
-        description="Failed extractions remembered (by content hash) in memory, answered at "
-        "once when posted again; 0: none.",
+        description="Failed extractions remembered (by content hash and limits) in the database, "
+        "answered at once when posted again on any replica; 0: none.",
     )
     chunk_timeout: float = Field(
         default=120.0,
