@@ -187,6 +187,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Vector store files indexed at once by this process (background workers).",
     )
+    vector_index_min_chunks: int = Field(
+        default=20_000,
+        ge=1,
+        description="A vector store with this many chunks or more is searched through an HNSW "
+        "graph (hnswlib) whose candidates are rescored exactly; smaller stores, and filters "
+        "letting fewer chunks through, are searched exactly (measured faster there).",
+    )
     index_lease_seconds: float = Field(
         default=300.0,
         gt=0,
