@@ -1,4 +1,4 @@
-"""Dense search through the usearch graph (app/services/vector_stores/dense.py, graph.py):
+"""Dense search through the HNSW graph (app/services/vector_stores/dense.py, graph.py):
 the same hits as exact search, filters honoured when they exclude the nearest chunks, and
 the graph kept in step with removed and added chunks."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from app.services.vector_stores.dense import Matrix, _with_graph, top_k
+from app.services.vector_stores.dense import Matrix, _attach, _Build, _with_graph, top_k
 from app.services.vector_stores.graph import Graph
 
 DIMENSIONS = 384
@@ -113,3 +113,36 @@ def test_an_id_removed_then_added_again_comes_back_with_its_new_vector() -> None
     target = vectors[1:2].copy()
     graph.update(ids[:0], np.array([1], np.int64), target)  # id 1 again, now near chunk 2's
     assert len(graph) == 300 and set(graph.candidates(target[0], 2).tolist()) == {1, 2}
+
+
+def test_a_graph_built_in_the_background_catches_up_with_the_chunks() -> None:
+    """Chunks removed and added while the first graph was being built are in step once it is
+    attached; until then the matrix has no graph and is searched exactly."""
+    rng = np.random.default_rng(5)
+    centre = rng.standard_normal(DIMENSIONS, dtype=np.float32)
+    first = matrix(clustered(rng, 600, centre), [0] * 600)
+    build = _Build.start(first)
+    build.thread.join()
+    assert build.graph is not None and not build.failed
+    query = clustered(rng, 1, centre)
+    gone = [i for i, _ in top_k(first, query, 5, None)[0]]
+    keep = ~np.isin(first.ids, gone)
+    added = unit(
+        np.repeat(query, 2, axis=0) + 0.01 * rng.standard_normal((2, DIMENSIONS), dtype=np.float32)
+    )
+    later = Matrix(
+        2,
+        np.concatenate([first.ids[keep], np.array([5001, 5002], np.int64)]),
+        np.zeros(int(keep.sum()) + 2, np.int32),
+        first.file_ids,
+        np.concatenate([first.vectors[keep], added.astype(np.float32)]),
+        min_graph=100,
+    )
+    assert later.graph is None
+    attached = _attach(later, build.graph, build.ids)
+    assert attached.graph is build.graph and len(attached.graph) == 600 - 5 + 2
+    through_graph = top_k(attached, query, 10, None)[0]
+    assert [i for i, _ in through_graph] == [i for i, _ in top_k(later, query, 10, None)[0]]
+    assert {5001, 5002} <= {i for i, _ in through_graph[:2]} and not set(gone) & {
+        i for i, _ in through_graph
+    }
