@@ -45,12 +45,20 @@ STATUS: dict[type[DomainError], tuple[int, str]] = {
     Unavailable: (503, "server_error"),
     InsufficientStorage: (507, "server_error"),
 }
-# How a subject is named on the wire unless the route says otherwise (`param_names`).
-DEFAULT_PARAMS = {
+# Each domain subject's request field, unless the route names its own (`param_names`); a
+# subject not listed here is named as it is (model, dimensions, purpose, filename, ...).
+WIRE_NAMES = {
     "file": "file_id",
     "upload": "file",
     "store": "vector_store_id",
     "batch": "batch_id",
+    "inputs": "input",
+    "token_ids": "tokens",
+    "queries": "query",
+    "capacity": "chunk_capacity",
+    "overlap": "chunk_overlap",
+    "strategy": "chunking_strategy",
+    "weights": "ranking_options",
 }
 
 
@@ -77,7 +85,7 @@ def param_of(exc: DomainError, request: Request | None) -> str | None:
     if exc.subject is None:
         return None
     names: dict[str, str] = getattr(request.state, "param_names", {}) if request else {}
-    return names.get(exc.subject, DEFAULT_PARAMS.get(exc.subject, exc.subject))
+    return names.get(exc.subject, WIRE_NAMES.get(exc.subject, exc.subject))
 
 
 def error_body(exc: DomainError, request: Request | None = None) -> dict[str, Any]:

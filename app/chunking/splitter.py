@@ -204,7 +204,7 @@ def _validated_capacity(capacity: int | None, limit: int) -> int:
         raise InvalidRequest(
             f"chunk_capacity must be between 1 and {limit} (the most tokens the embedding "
             f"model accepts per chunk), got {capacity}",
-            subject="chunk_capacity",
+            subject="capacity",
         )
     return capacity
 
@@ -214,7 +214,7 @@ def _validate_overlap(overlap: int, capacity: int) -> None:
         raise InvalidRequest(
             f"chunk_overlap must be at least 0 and less than the chunk capacity ({capacity}), "
             f"got {overlap}",
-            subject="chunk_overlap",
+            subject="overlap",
         )
 
 

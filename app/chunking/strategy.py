@@ -9,7 +9,7 @@ from app.chunking.splitter import default_capacity
 from app.engine.base import Tokenizer
 from app.errors import InvalidRequest
 
-SUBJECT = "chunking_strategy"
+SUBJECT = "strategy"
 # "auto" overlaps a quarter of each chunk: a passage cut at a chunk boundary still appears
 # whole in one of the two chunks, for a third more chunks (OpenAI's auto, 800 tokens with 400
 # overlapped, doubles them). Its 800 tokens exceed small models' windows, so auto takes the

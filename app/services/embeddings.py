@@ -29,11 +29,11 @@ class Prepared:
 def check_input_count(count: int, *, max_inputs: int) -> None:
     """A request's 'input' holds at least one and at most `max_inputs` items (else a 400)."""
     if count == 0:
-        raise InvalidRequest("'input' must not be empty", subject="input", code="empty_input")
+        raise InvalidRequest("'input' must not be empty", subject="inputs", code="empty_input")
     if count > max_inputs:
         raise InvalidRequest(
             f"'input' has {count} items; at most {max_inputs} are allowed per request",
-            subject="input",
+            subject="inputs",
             code="too_many_inputs",
         )
 
@@ -50,7 +50,7 @@ def split_inputs(value: Inputs, *, max_inputs: int) -> list[RawInput]:
     check_input_count(len(items), max_inputs=max_inputs)
     for index, item in enumerate(items):
         if len(item) == 0:
-            raise InvalidRequest(f"input[{index}] is empty", subject="input", code="empty_input")
+            raise InvalidRequest(f"input[{index}] is empty", subject="inputs", code="empty_input")
     return items
 
 
@@ -60,13 +60,13 @@ def _decode_ids(index: int, ids: list[int], vocabulary: Tokenizer) -> str:
     except (KeyError, ValueError, OverflowError) as exc:
         raise InvalidRequest(
             f"input[{index}] contains token ids that are not valid cl100k_base ids",
-            subject="input",
+            subject="inputs",
             code="invalid_token_ids",
         ) from exc
 
 
 def model_ids(
-    ids: list[int], *, model: LoadedModel, vocab_size: int, where: str, subject: str = "input"
+    ids: list[int], *, model: LoadedModel, vocab_size: int, where: str, subject: str = "inputs"
 ) -> list[int]:
     """`ids`, checked to lie in the model's vocabulary (else a 400 naming `where`)."""
     if any(i < 0 or i >= vocab_size for i in ids):
@@ -85,7 +85,7 @@ def _text_tokens(index: int, text: str, model: LoadedModel) -> list[int]:
         # meaningless one for all of them, so this is an empty input like "".
         raise InvalidRequest(
             f"input[{index}] has no text to embed (only whitespace or control characters)",
-            subject="input",
+            subject="inputs",
             code="empty_input",
         )
     return tokens
@@ -111,7 +111,7 @@ def tokenize_inputs(
                     f"input[{index}] has {len(tokens) + model.tokenizer.special_tokens} tokens, "
                     f"over {model.name}'s limit of {model.window} (special tokens included); "
                     'shorten it, chunk it with /v1/chunks, or set "truncate": true',
-                    subject="input",
+                    subject="inputs",
                     code="context_length_exceeded",
                 )
             tokens = tokens[:limit]
@@ -133,7 +133,7 @@ def _too_many_tokens(count: int, limit: int, what: str) -> InvalidRequest:
     return InvalidRequest(
         f"The inputs have {count} {what} in total; at most {limit} tokens are allowed per "
         "request: split it into several requests",
-        subject="input",
+        subject="inputs",
         code="max_tokens_per_request",
     )
 

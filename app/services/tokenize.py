@@ -45,17 +45,17 @@ def detokenize_ids(
     """Blocking (run in a worker thread). At most `max_ids` ids (else a 400); `check` is called
     every few thousand ids and may raise to stop the work (its client has gone)."""
     if not tokens:
-        raise InvalidRequest("'tokens' must not be empty", subject="tokens", code="empty_input")
+        raise InvalidRequest("'tokens' must not be empty", subject="token_ids", code="empty_input")
     if len(tokens) > max_ids:
         raise InvalidRequest(
             f"'tokens' has {len(tokens)} ids; at most {max_ids} are allowed per request "
             "(RAGPREP_MAX_REQUEST_TOKENS): split it into several requests",
-            subject="tokens",
+            subject="token_ids",
             code="too_many_tokens",
         )
     vocab_size = getattr(model.tokenizer, "vocab_size", 0)
     checked = model_ids(
-        tokens, model=model, vocab_size=vocab_size, where="'tokens'", subject="tokens"
+        tokens, model=model, vocab_size=vocab_size, where="'tokens'", subject="token_ids"
     )
     ids = checked if check is None else _Checked(checked, check)
     return model.tokenizer.detokenize(ids)

@@ -306,7 +306,7 @@ def test_invalid_capacity_names_the_limit(excess: int, model_tokenizer: Tokenize
     capacity = limit + excess if excess > 0 else excess
     with pytest.raises(InvalidRequest) as excinfo:
         split_text(text="Hello.", model_tokenizer=model_tokenizer, capacity=capacity)
-    assert excinfo.value.subject == "chunk_capacity"
+    assert excinfo.value.subject == "capacity"
     assert str(limit) in excinfo.value.message
 
 
@@ -318,4 +318,4 @@ def test_invalid_overlap(capacity: int | None, overlap: int, model_tokenizer: To
         split_text(
             text="Hello.", model_tokenizer=model_tokenizer, capacity=capacity, overlap=overlap
         )
-    assert excinfo.value.subject == "chunk_overlap"
+    assert excinfo.value.subject == "overlap"

@@ -48,7 +48,7 @@ class Weights:
         if hybrid[0] == 0 and hybrid[1] == 0:
             raise InvalidRequest(
                 "ranking_options.hybrid_search: at least one weight must be above 0",
-                subject="ranking_options",
+                subject="weights",
             )
         return cls(*hybrid)
 
@@ -121,7 +121,7 @@ class Searcher:
             )
         except DomainError as exc:  # its message says input[i]; the field here is `query`
             raise InvalidRequest(
-                exc.message.replace("input[", "query["), subject="query", code=exc.code
+                exc.message.replace("input[", "query["), subject="queries", code=exc.code
             ) from exc
         result = await self.cache.embed(session=session, model=model, sequences=prepared.sequences)
         return shape(result.vectors, normalize=True, dimensions=None)
