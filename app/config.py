@@ -136,8 +136,8 @@ class Settings(BaseSettings):
     failed_documents: int = Field(
         default=1024,
         ge=0,
-        description="Failed extractions remembered (by content hash) in memory, answered at "
-        "once when posted again; 0: none.",
+        description="Failed extractions remembered (by content hash and limits) in the database, "
+        "answered at once when posted again on any replica; 0: none.",
     )
     chunk_timeout: float = Field(
         default=120.0,
@@ -186,6 +186,13 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         description="Vector store files indexed at once by this process (background workers).",
+    )
+    vector_index_min_chunks: int = Field(
+        default=20_000,
+        ge=1,
+        description="A vector store with this many chunks or more is searched through an HNSW "
+        "graph (hnswlib) whose candidates are rescored exactly; smaller stores, and filters "
+        "letting fewer chunks through, are searched exactly (measured faster there).",
     )
     index_lease_seconds: float = Field(
         default=300.0,

@@ -134,7 +134,12 @@ def _services(
             workers=settings.index_workers,
             lease_seconds=settings.index_lease_seconds,
         ),
-        searcher=Searcher(catalog=catalog, cache=cache, cl100k=cl100k, dense=DenseIndex()),
+        searcher=Searcher(
+            catalog=catalog,
+            cache=cache,
+            cl100k=cl100k,
+            dense=DenseIndex(settings.vector_index_min_chunks),
+        ),
     )
 
 

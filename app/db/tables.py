@@ -97,6 +97,26 @@ class DocumentRow(Base):
     created_ns: Mapped[int] = mapped_column(BigInteger)
 
 
+class FailedDocumentRow(Base):
+    """An extraction that failed on the document's own bytes, under given limits: the same bytes
+    posted again (on any replica, after a restart) get the same 4xx at once instead of another
+    worker-minute. Keyed like DocumentRow plus a digest of the limits it failed under, so raised
+    limits try again; the oldest rows go past RAGPREP_FAILED_DOCUMENTS."""
+
+    __tablename__ = "failed_documents"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    suffix: Mapped[str] = mapped_column(String(255), primary_key=True)
+    extractor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    limits: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of ExtractLimits
+    error: Mapped[str] = mapped_column(String(64))  # the ServiceError subclass's name
+    code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    param: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(Text)  # the name the message quotes
+    created_ns: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
 class EmbeddingCacheRow(Base):
     """Cached vectors keyed by model identity (name + model file hash) and input text hash."""
 

@@ -73,6 +73,12 @@ class TextBudget:
         self.charge(len(text))
         return text
 
+    def room_for(self, growth: int) -> None:
+        """Refuse before a conversion that may add `growth` characters past the limit (its
+        markup's worst case, found by scanning it): the converter cannot be stopped midway."""
+        if self.used + growth > self.limit:
+            raise too_much_markup(self.filename, self.used + growth, self.limit)
+
     def charge(self, chars: int) -> None:
         """Charge text about to be built (before it exists); DocumentTooLarge past the limit."""
         self.used += chars
@@ -85,6 +91,18 @@ def too_much_text(filename: str, chars: int, limit: int) -> DocumentTooLarge:
     return DocumentTooLarge(
         f"File {filename!r} extracts to more than {limit:,} characters of text (stopped at "
         f"{chars:,}; the limit is RAGPREP_MAX_EXTRACTED_CHARS); split it into smaller files",
+        param="id",
+    )
+
+
+def too_much_markup(filename: str, chars: int, limit: int) -> DocumentTooLarge:
+    """The 413 for a page whose Markdown would pass RAGPREP_MAX_EXTRACTED_CHARS, found before
+    converting it: deeply nested quotes or lists repeat their prefix on every line, and table
+    cells are padded."""
+    return DocumentTooLarge(
+        f"File {filename!r} would extract to more than {limit:,} characters of text (its markup "
+        f"alone can add {chars:,}: deeply nested quotes or lists, or wide padded tables; the "
+        "limit is RAGPREP_MAX_EXTRACTED_CHARS); split it into smaller files",
         param="id",
     )
 

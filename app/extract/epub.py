@@ -39,7 +39,7 @@ def extract_epub(data: bytes, *, filename: str, limits: ExtractLimits) -> Docume
         # A chapter listed again in the spine is read once: a 3.3 KB e-book listing a 1 MB
         # chapter 20,000 times held the worker at its memory cap for 50 s.
         chapters = [
-            budget.take(html_to_markdown_text(decode_html(archive.read(path))).strip())
+            budget.take(html_to_markdown_text(decode_html(archive.read(path)), budget).strip())
             for path in dict.fromkeys(_spine(archive, filename))
         ]
     markdown = "\n\n".join(chapter for chapter in chapters if chapter) + "\n"

@@ -8,7 +8,8 @@ import re
 import html_to_markdown
 
 from app.errors import UnprocessableDocument
-from app.extract.base import Document
+from app.extract.base import Document, ExtractLimits, TextBudget
+from app.extract.markup_growth import markup_growth
 from app.extract.text import bom_split, markdown_headings
 
 # Page furniture that never belongs in a chunk. The converter's own preprocessing already drops a
@@ -54,7 +55,10 @@ def _known_codec(name: str) -> str | None:
         return None
 
 
-def html_to_markdown_text(html: str) -> str:
+def html_to_markdown_text(html: str, budget: TextBudget) -> str:
+    """The page as Markdown; refused first (DocumentTooLarge) when what its markup can add
+    would take `budget` past its limit: the converter cannot be stopped once it runs."""
+    budget.room_for(markup_growth(html, stop_above=budget.limit - budget.used))
     options = html_to_markdown.ConversionOptions(
         extract_metadata=False,
         skip_images=True,
@@ -77,7 +81,6 @@ def markdown_document(markdown: str, *, media_type: str, filename: str) -> Docum
     return Document(markdown, True, media_type, headings=markdown_headings(markdown))
 
 
-def extract_html(data: bytes, *, filename: str) -> Document:
-    return markdown_document(
-        html_to_markdown_text(decode_html(data)), media_type="text/html", filename=filename
-    )
+def extract_html(data: bytes, *, filename: str, limits: ExtractLimits) -> Document:
+    markdown = html_to_markdown_text(decode_html(data), TextBudget(limits, filename))
+    return markdown_document(markdown, media_type="text/html", filename=filename)

@@ -25,7 +25,7 @@ def _parse(kind: Kind, data: bytes, filename: str, limits: ExtractLimits) -> Doc
     if kind.is_image:
         return extract_image(data, media_type=kind.value, filename=filename, limits=limits)
     if kind is Kind.HTML:
-        return extract_html(data, filename=filename)
+        return extract_html(data, filename=filename, limits=limits)
     if kind is Kind.DOCX:
         return extract_docx(data, filename=filename, limits=limits)
     if kind is Kind.PPTX:

@@ -32,7 +32,7 @@ from app.ingest.run import (
     input_files,
     write_result,
 )
-from app.ingest.walk import InputFile
+from app.ingest.walk import FileTooLarge, InputFile, SkipFile, read_regular
 from app.registry.specs import RegistryError
 
 log = logging.getLogger("ragprep.ingest")
@@ -63,9 +63,16 @@ class _Embedder:
         results = [
             FileRows(failed=str(error))
             if error
+            else FileRows(skipped=str(skip))
+            if skip
             else self._files.rows(bytes(data), name=str(name), display=str(display))
-            for name, display, data, error in zip(
-                batch["name"], batch["display"], batch["data"], batch["error"], strict=True
+            for name, display, data, error, skip in zip(
+                batch["name"],
+                batch["display"],
+                batch["data"],
+                batch["error"],
+                batch["skip"],
+                strict=True,
             )
         ]
         return {
@@ -77,12 +84,19 @@ class _Embedder:
         }
 
 
-def _read(row: dict[str, Any]) -> dict[str, Any]:
-    """A Ray task: the file's bytes; an unreadable file fails alone, as in the local engine."""
+def _read(row: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+    """A Ray task: the file's bytes, read as the local engine reads them (its size checked
+    before reading, so a huge file or /dev/zero is never read whole). An unreadable or
+    oversized file fails alone, one that is no longer a regular file is skipped."""
+    row["data"], row["error"], row["skip"] = b"", "", ""
     try:
-        row["data"], row["error"] = Path(os.fsdecode(row["path"])).read_bytes(), ""
+        row["data"], _ = read_regular(Path(os.fsdecode(row["path"])), max_bytes)
+    except SkipFile as exc:
+        row["skip"] = str(exc)
+    except FileTooLarge as exc:
+        row["error"] = str(exc)
     except OSError as exc:
-        row["data"], row["error"] = b"", f"{type(exc).__name__}: {exc}"
+        row["error"] = f"{type(exc).__name__}: {exc}"
     return row
 
 
@@ -111,7 +125,7 @@ def _pipeline(
     ]
     return (
         ray.data.from_items(items)
-        .map(_read)
+        .map(_read, fn_kwargs={"max_bytes": settings.max_upload_bytes})
         .map_batches(
             _Embedder,
             fn_constructor_kwargs={"settings": settings, "options": options},

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import anyio
@@ -15,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.session import end_read
 from app.db.tables import DocumentRow, FileRow
-from app.errors import PayloadTooLarge, ServiceError, UnprocessableDocument, UnsupportedMedia
 from app.extract import EXTRACTOR_VERSION, Extractor, extract_with
 from app.extract.base import Document, ExtractLimits, Heading, OcrOptions
 from app.observability.metrics import Metrics
+from app.services.failed_documents import DOCUMENT_ERRORS, FailedDocuments
 from app.services.files import FileStore
 from app.services.single_flight import SingleFlight
 
@@ -63,14 +62,14 @@ class DocumentStore:
         self.limits = limits
         self.extractions = 0  # documents parsed by this process (observability, tests)
         self._flights: SingleFlight[Document] = SingleFlight()
-        self._failed = _FailedDocuments(failures)
+        self._failed = FailedDocuments(size=failures, limits=limits)
 
     async def get(self, *, session: AsyncSession, file: FileRef) -> Document:
         """The file's Document; raises the extractor's 4xx for files it cannot extract."""
-        self._failed.raise_if_known(file)
         stored = await self._stored(session, file)
         if stored is not None:
             return stored
+        await self._failed.raise_if_known(session, file)
         return await self._flights.run(
             file.document_key,
             lambda: self._extract(session, file),
@@ -93,8 +92,8 @@ class DocumentStore:
         started = time.perf_counter()
         try:
             document = await anyio.to_thread.run_sync(parse)
-        except _DOCUMENT_ERRORS as exc:
-            self._failed.remember(file, exc)
+        except DOCUMENT_ERRORS as exc:
+            await self._failed.remember(session, file, exc)
             raise
         finally:
             self.extractions += 1
@@ -107,39 +106,6 @@ class DocumentStore:
         except IntegrityError:  # another process stored the same document first
             await session.rollback()
         return document
-
-
-# What the document's own bytes cause (under this process's limits), so the same bytes under
-# the same suffix fail alike again; not a missing blob or a full disk.
-_DOCUMENT_ERRORS = (UnprocessableDocument, PayloadTooLarge, UnsupportedMedia)
-
-
-class _FailedDocuments:
-    """The last `size` extractions that failed, by document key: the same bytes posted again
-    get the same 4xx at once instead of another worker-minute (a hostile document held the
-    worker for 50 s per post). In memory: a restart or a new extractor version forgets them."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._errors: OrderedDict[tuple[str, str, str], tuple[str, ServiceError]] = OrderedDict()
-
-    def remember(self, file: FileRef, error: ServiceError) -> None:
-        if self._size <= 0:
-            return
-        self._errors[file.document_key] = (file.filename, error)
-        self._errors.move_to_end(file.document_key)
-        while len(self._errors) > self._size:
-            self._errors.popitem(last=False)
-
-    def raise_if_known(self, file: FileRef) -> None:
-        known = self._errors.get(file.document_key)
-        if known is None:
-            return
-        self._errors.move_to_end(file.document_key)
-        filename, error = known
-        # The same answer, naming this file: messages quote the name they were raised for.
-        message = error.message.replace(repr(filename), repr(file.filename))
-        raise type(error)(message, param=error.param, code=error.code, headers=error.headers)
 
 
 def _row(file: FileRef, document: Document) -> DocumentRow:

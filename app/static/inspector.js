@@ -1,6 +1,7 @@
 // The chunk inspector: pick or drop a file, see its chunks, rank them against a query.
 import * as api from "./api.js";
 import { clearHits, cosine, markHits, renderDocument } from "./render.js";
+import { loadStores, wireStores } from "./stores.js";
 
 const PAGE_SIZE = 10;
 const DEBOUNCE_MS = 250;
@@ -111,7 +112,7 @@ function renderFiles() {
 
 async function refresh() {
   try {
-    await Promise.all([loadModels(), loadFiles()]);
+    await Promise.all([loadModels(), loadFiles(), loadStores()]);
     clearStatus();
   } catch (error) {
     report(error);
@@ -433,4 +434,5 @@ wireKey();
 wireChunking();
 wirePaging();
 $("query-form").addEventListener("submit", rank);
+wireStores(report);
 refresh();

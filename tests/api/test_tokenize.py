@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,6 +15,7 @@ import pytest
 from app.config import Settings
 from app.engine.llama import LlamaTokenizer
 from app.services.tokenize import detokenize_ids
+from benchmarks.live import HOST, live_server
 from tests.api.test_chunks import DOCS
 from tests.api.test_files import assert_error
 from tests.conftest import AppRunner
@@ -135,3 +140,45 @@ def test_detokenize_equals_llama_cpp_and_stops_for_a_gone_client(
             check=cancelled_after_two,
         )
     assert checks == 3  # stopped at the third check, 8k ids in, not after all of them
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU time so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_over(pid: int, seconds: float) -> float:
+    before = _cpu_seconds(pid)
+    time.sleep(seconds)
+    return _cpu_seconds(pid) - before
+
+
+def test_detokenize_stops_when_its_live_client_disconnects(tmp_path: Path) -> None:
+    # A client that gave up after 5 s still cost 82 s of CPU: the decoding thread ran on after
+    # the handler was cancelled. Here a real client posts millions of ids over a real socket to
+    # a live server and hangs up mid-decode; the server's CPU use must fall to idle at once.
+    ids = 6_000_000
+    env = {"RAGPREP_MAX_REQUEST_TOKENS": str(ids), "RAGPREP_MAX_JSON_BYTES": str(256 << 20)}
+    body = b'{"tokens": [' + b",".join([b"1996"] * ids) + b"]}"
+    with live_server(tmp_path / "storage", env=env) as server:
+        sock = socket.create_connection((HOST, server.port), timeout=30)
+        sock.sendall(
+            b"POST /v1/detokenize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body
+        )
+        _cpu_over(server.pid, 2.0)  # the body is parsed and the decoding under way
+        busy = _cpu_over(server.pid, 1.0)
+        sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+        time.sleep(0.5)  # the disconnect is seen and the thread reaches its next check
+        after = _cpu_over(server.pid, 1.0)
+        started = time.perf_counter()
+        small = httpx.post(f"{server.url}/v1/detokenize", json={"tokens": [1996]}, timeout=30)
+        took = time.perf_counter() - started
+        log = server.log()
+    assert busy > 0.3, f"the server was not decoding when the client left ({busy:.2f} s CPU)"
+    assert after < 0.25 * busy, f"decoding went on: {after:.2f} s CPU in 1 s after hang-up"
+    assert small.status_code == 200 and small.json()["text"] == "the"
+    assert took < 1.0
+    assert "client left POST /v1/detokenize before the response" in log

@@ -20,6 +20,7 @@ TABLES = {
     "chunk_sets",
     "chunks",
     "embedding_cache",
+    "failed_documents",
     "vector_stores",
     "vector_store_files",
     "vector_store_file_batches",

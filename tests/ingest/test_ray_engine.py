@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,25 @@ def test_ray_names_files_as_the_local_engine(
         vector, reference = np.asarray(row.pop("embedding")), np.asarray(line.pop("embedding"))
         assert np.max(np.abs(vector - reference)) < 1e-5
         assert row == line
+
+
+def test_ray_fails_a_huge_file_on_its_size_unread(
+    default_gguf: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Ray's reader took whole files with no size check; the local engine refuses them unread.
+    monkeypatch.setenv("RAGPREP_MAX_UPLOAD_BYTES", "4096")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "paris.txt").write_text("The Seine flows through Paris past the Louvre.\n")
+    with open(docs / "huge.txt", "wb") as huge:  # sparse: 100 MB that take no disk
+        huge.truncate(100 * 1000 * 1000)
+    out = tmp_path / "ray.jsonl"
+    where = ["--storage-dir", str(tmp_path / "storage"), "--models-dir", str(MODELS)]
+    caplog.set_level(logging.INFO, logger="ragprep")
+    assert main(["ingest", str(docs), "-o", str(out), "--engine", "ray", *where]) == 1
+    assert "huge.txt: larger than the upload limit (100,000,000 bytes" in caplog.text
+    assert "RAGPREP_MAX_UPLOAD_BYTES is 4,096" in caplog.text
+    assert "1 failed" in caplog.text

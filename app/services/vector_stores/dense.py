@@ -1,8 +1,8 @@
-"""Exact dense search: each store's vectors as one float32 matrix in memory, ranked by a
-matrix-vector product (cosine: the vectors are unit length), recall 1.0 by construction.
-Measured (benchmarks/bench_vector_search.py, README): memory-mapping is no faster; the product
-is bound by memory bandwidth, so past about 100k chunks per store an approximate index would
-be needed to hold the latency targets on a 2-core machine.
+"""Dense search: each store's vectors as one float32 matrix in memory. Small stores (and
+filters letting few chunks through) are ranked exactly by a matrix-vector product (cosine: the
+vectors are unit length). Measured (benchmarks/bench_vector_search.py, README): the product is
+bound by memory bandwidth, so from `vector_index_min_chunks` chunks a store also gets an HNSW
+graph (graph.py) whose candidates are rescored exactly against the matrix.
 
 The database is the source of truth: the matrix is refreshed when the store's index_version
 (bumped in every transaction that adds or removes its chunks) differs from the one loaded, so
@@ -10,8 +10,9 @@ a search on any replica right after indexing sees the new chunks."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import anyio
 import numpy as np
@@ -20,8 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.tables import VectorStoreChunkRow
+from app.services.vector_stores.graph import Graph
 
 _LOAD_SLICE = 500  # ids per IN (...) when loading new rows
+# The graph is asked for this many times the hits wanted (divided by the share of chunks a
+# filter lets through): rescoring the int8 graph's candidates exactly then keeps recall@10
+# above 0.95 (measured, benchmarks/bench_vector_search.py).
+OVERFETCH = 2
 
 
 @dataclass(frozen=True)
@@ -31,38 +37,86 @@ class Matrix:
     files: npt.NDArray[np.int32]  # index into file_ids, one per matrix row
     file_ids: tuple[str, ...]
     vectors: npt.NDArray[np.float32]  # (rows, dimensions), unit length
+    graph: Graph | None = None  # over the same chunk ids, for stores of min_graph rows or more
+    min_graph: int = 0  # fewer chunks than this (in the store or let through): exact search
+    order: npt.NDArray[np.intp] | None = None  # argsort of ids, to find a graph key's row
+    sorted_ids: npt.NDArray[np.int64] | None = None  # ids[order]
 
     @classmethod
     def empty(cls) -> Matrix:
         return cls(-1, np.empty(0, np.int64), np.empty(0, np.int32), (), np.empty((0, 0), "<f4"))
 
 
+Ranked = list[tuple[int, float]]  # (chunk id, cosine), best first
+
+
 def top_k(
     matrix: Matrix, queries: npt.NDArray[np.float32], k: int, allowed: Sequence[str] | None
-) -> list[list[tuple[int, float]]]:
+) -> list[Ranked]:
     """Blocking (numpy, run in a thread): per query the best `k` (chunk id, cosine)."""
     if not len(matrix.ids):
         return [[] for _ in queries]
-    scores = matrix.vectors @ queries.T  # (rows, queries)
+    mask = None
     if allowed is not None:
         wanted = set(allowed)
         codes = [i for i, f in enumerate(matrix.file_ids) if f in wanted]
-        scores[~np.isin(matrix.files, codes)] = -np.inf
-    found: list[list[tuple[int, float]]] = []
+        allowed_codes = np.zeros(len(matrix.file_ids), np.bool_)
+        allowed_codes[codes] = True
+        mask = allowed_codes[matrix.files]  # one lookup per row (np.isin sorts: slower)
+    selected = len(matrix.ids) if mask is None else int(np.count_nonzero(mask))
+    if matrix.graph is None or selected < matrix.min_graph:
+        return _exact(matrix, queries, k, mask)
+    return [_approximate(matrix, query, k, mask, selected) for query in queries]
+
+
+def _exact(
+    matrix: Matrix, queries: npt.NDArray[np.float32], k: int, mask: npt.NDArray[np.bool_] | None
+) -> list[Ranked]:
+    rows = np.arange(len(matrix.ids)) if mask is None else np.flatnonzero(mask)
+    if not len(rows):
+        return [[] for _ in queries]
+    vectors = matrix.vectors if mask is None else matrix.vectors[rows]
+    scores = vectors @ queries.T  # (rows, queries)
+    k_here = min(k, len(rows))
+    found: list[Ranked] = []
     for column in scores.T:
-        k_here = min(k, len(column))
         best = np.argpartition(-column, k_here - 1)[:k_here]
         best = best[np.argsort(-column[best], kind="stable")]
-        found.append(
-            [(int(matrix.ids[i]), float(column[i])) for i in best if np.isfinite(column[i])]
-        )
+        found.append([(int(matrix.ids[rows[i]]), float(column[i])) for i in best])
     return found
+
+
+def _approximate(
+    matrix: Matrix,
+    query: npt.NDArray[np.float32],
+    k: int,
+    mask: npt.NDArray[np.bool_] | None,
+    selected: int,
+) -> Ranked:
+    """The graph's candidates, over-fetched by the share a filter lets through, rescored
+    exactly. Too few left after the filter: the exact search over what it lets through."""
+    assert matrix.graph is not None
+    assert matrix.order is not None and matrix.sorted_ids is not None
+    count = math.ceil(k * OVERFETCH * len(matrix.ids) / selected)
+    keys = matrix.graph.candidates(query, count)
+    # The graph may be newer than this matrix: ids it does not hold are dropped.
+    sorted_ids = matrix.sorted_ids
+    at = np.minimum(np.searchsorted(sorted_ids, keys), len(sorted_ids) - 1)
+    rows = matrix.order[at[sorted_ids[at] == keys]]
+    if mask is not None:
+        rows = rows[mask[rows]]
+    if len(rows) < min(k, selected):
+        return _exact(matrix, query[None, :], k, mask)[0]
+    scores = matrix.vectors[rows] @ query
+    best = np.argsort(-scores, kind="stable")[:k]
+    return [(int(matrix.ids[rows[i]]), float(scores[i])) for i in best]
 
 
 class DenseIndex:
     """Matrices of the stores searched in this process, each refreshed on a version change."""
 
-    def __init__(self) -> None:
+    def __init__(self, min_graph: int) -> None:
+        self._min_graph = min_graph
         self._matrices: dict[str, Matrix] = {}
         self._locks: dict[str, anyio.Lock] = {}
 
@@ -74,12 +128,14 @@ class DenseIndex:
         async with lock:
             current = self._matrices.get(store_id, Matrix.empty())
             if current.version != version:
-                current = await _refresh(session, store_id, version, current)
+                current = await _refresh(session, store_id, version, current, self._min_graph)
                 self._matrices[store_id] = current
             return current
 
 
-async def _refresh(session: AsyncSession, store_id: str, version: int, old: Matrix) -> Matrix:
+async def _refresh(
+    session: AsyncSession, store_id: str, version: int, old: Matrix, min_graph: int
+) -> Matrix:
     """Keep the rows still stored, load only the new ones (ids alone say which)."""
     where = VectorStoreChunkRow.store_id == store_id
     ids = np.fromiter(
@@ -97,7 +153,24 @@ async def _refresh(session: AsyncSession, store_id: str, version: int, old: Matr
             query = select(*columns).where(VectorStoreChunkRow.id.in_(part))
             loaded.extend(tuple(r) for r in await session.execute(query))  # type: ignore[misc]
     await session.commit()
-    return await anyio.to_thread.run_sync(_merge, old, keep, loaded, version)
+    merged = await anyio.to_thread.run_sync(_merge, old, keep, loaded, version)
+    return await anyio.to_thread.run_sync(_with_graph, merged, old, keep, min_graph)
+
+
+def _with_graph(new: Matrix, old: Matrix, keep: npt.NDArray[np.bool_], min_graph: int) -> Matrix:
+    """Blocking: the old matrix's graph updated in place (removed ids out, new ones in), or
+    a graph built for a store that has reached min_graph chunks, or none below it."""
+    if not len(new.ids) or len(new.ids) < min_graph:
+        return replace(new, min_graph=min_graph)
+    graph = old.graph
+    if graph is None:
+        graph = Graph(new.vectors.shape[1])
+        graph.update(np.empty(0, np.int64), new.ids, new.vectors)
+    else:
+        kept = int(np.count_nonzero(keep))  # _merge puts the kept rows first, then the new
+        graph.update(old.ids[~keep], new.ids[kept:], new.vectors[kept:])
+    order = np.argsort(new.ids)
+    return replace(new, graph=graph, min_graph=min_graph, order=order, sorted_ids=new.ids[order])
 
 
 def _merge(
