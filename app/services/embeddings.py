@@ -11,11 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.engine.base import Tokenizer
 from app.engine.catalog import LoadedModel
 from app.errors import InvalidRequest
-from app.schemas.embeddings import Embedding, EmbeddingRequest, EmbeddingResponse, Usage
+from app.schemas.embeddings import EmbeddingRequest, Usage
 from app.services.embedding_cache import EmbeddingCache
-from app.services.vectors import encode, shape
+from app.services.vectors import Vectors, shape
 
 RawInput = str | list[int]
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """An embeddings request's answer before it is written out (see app/schemas/embeddings.py):
+    the vectors stay one float32 matrix, so the response can be encoded without a Python float
+    per value."""
+
+    vectors: Vectors
+    model: str
+    usage: Usage
 
 
 @dataclass(frozen=True)
@@ -160,7 +171,7 @@ async def create_embeddings(
     max_request_tokens: int,
     cache: EmbeddingCache,
     session: AsyncSession,
-) -> EmbeddingResponse:
+) -> Embedded:
     check_dimensions(request, model)
     items = split_inputs(request, max_inputs=max_inputs)
     check_token_id_budget(items, max_request_tokens)
@@ -170,12 +181,8 @@ async def create_embeddings(
     check_total_tokens(prepared, max_request_tokens)
     result = await cache.embed(session=session, model=model, sequences=prepared.sequences)
     vectors = shape(result.vectors, normalize=model.spec.normalize, dimensions=request.dimensions)
-    data = [
-        Embedding(index=i, embedding=encode(vector, request.encoding_format))
-        for i, vector in enumerate(vectors)
-    ]
     specials = model.tokenizer.special_tokens
     hits = zip(prepared.sequences, result.hits, strict=True)
     cached = sum(len(s) + specials for s, hit in hits if hit)
     usage = Usage.of(prepared.prompt_tokens, cached)
-    return EmbeddingResponse(data=data, model=request.model or model.name, usage=usage)
+    return Embedded(vectors, request.model or model.name, usage)
