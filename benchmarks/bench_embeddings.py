@@ -38,7 +38,7 @@ from app.config import Settings
 from app.engine.llama import LlamaEmbedder, LlamaTokenizer
 from app.main import create_app
 from benchmarks.corpus import Workload, rag_chunks
-from benchmarks.live import wait_healthy
+from benchmarks.live import tls_context, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "models" / "all-MiniLM-L6-v2.gguf"
@@ -196,7 +196,7 @@ def http_large_runner(url: str) -> Runner:
 
     def run(work: Workload) -> int:
         billed = 0
-        with httpx.Client(base_url=url, timeout=600) as client:
+        with httpx.Client(base_url=url, timeout=600, verify=tls_context()) as client:
             for start in range(0, len(work.texts), MAX_INPUTS):
                 inputs = work.texts[start : start + MAX_INPUTS]
                 billed += _billed(
@@ -220,7 +220,7 @@ def http_clients_runner(url: str, clients: int = CLIENTS) -> Runner:
 async def _send_all(url: str, requests: Iterator[list[str]], clients: int) -> int:
     async def client() -> int:
         billed = 0
-        async with httpx.AsyncClient(base_url=url, timeout=600) as http:
+        async with httpx.AsyncClient(base_url=url, timeout=600, verify=tls_context()) as http:
             for inputs in requests:  # shared: each request goes to whichever client is free
                 response = await http.post("/v1/embeddings", json={"input": inputs})
                 billed += _billed(response, len(inputs))

@@ -45,7 +45,7 @@ from app.registry.fidelity import FLOOR
 from app.registry.prepare import packaged_default_weights, prepare_default
 from benchmarks.bench_embeddings import REQUEST_SIZES, SEED, machine_line
 from benchmarks.corpus import Workload, rag_chunks
-from benchmarks.live import MODELS, free_port, live_server, wait_healthy
+from benchmarks.live import MODELS, free_port, live_server, tls_context, wait_healthy
 from benchmarks.peers_direct import onnx_runtime, openvino_direct
 
 Matrix = npt.NDArray[np.float32]
@@ -112,7 +112,7 @@ async def _post_all(url: str, requests: list[list[str]], clients: int) -> list[l
     queue = iter(enumerate(requests))
 
     async def client() -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=600) as http:
+        async with httpx.AsyncClient(base_url=url, timeout=600, verify=tls_context()) as http:
             for index, inputs in queue:
                 response = await http.post("/v1/embeddings", json={"input": inputs})
                 response.raise_for_status()
@@ -198,7 +198,7 @@ def probe_latency(url: str) -> tuple[float, bool]:
     """Seconds for a 1-input request sent while a 2048-input request is embedded."""
 
     async def probe() -> tuple[float, bool]:
-        async with httpx.AsyncClient(base_url=url, timeout=600) as http:
+        async with httpx.AsyncClient(base_url=url, timeout=600, verify=tls_context()) as http:
             # ~14 tokens each: ~29k tokens, several seconds of work for the probe to cut into.
             huge_inputs = [f"probe backlog sentence {i} of 2048" for i in range(2048)]
             huge = asyncio.create_task(http.post("/v1/embeddings", json={"input": huge_inputs}))

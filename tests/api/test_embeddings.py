@@ -61,7 +61,21 @@ async def test_base64_equals_float(client: httpx.AsyncClient) -> None:
     encoded = await vectors(client, TEXTS, encoding_format="base64")
     for plain, packed in zip(floats, encoded, strict=True):
         decoded = np.frombuffer(base64.b64decode(cast(str, packed)), dtype="<f4")
-        assert np.allclose(decoded, plain, atol=1e-7)
+        # Exact: the JSON floats are written at float32 precision, not rounded below it.
+        assert np.array_equal(decoded, np.asarray(plain, dtype=np.float32))
+
+
+async def test_floats_are_written_at_float32_precision(client: httpx.AsyncClient) -> None:
+    """Each value is the shortest decimal of its float32 (at most 9 significant digits), not the
+    17 of a float64, so responses are about half the bytes for clients to read."""
+    response = await embed(client, input=TEXTS[:1])
+    assert response.status_code == 200, response.text
+    raw = response.text.split('"embedding":[', 1)[1].split("]", 1)[0].split(",")
+    assert len(raw) == 384
+    for text in raw:
+        digits = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0")
+        assert len(digits) <= 9, text
+    assert response.json()["data"][0]["embedding"] == [float(text) for text in raw]
 
 
 async def test_dimensions_truncates_and_renormalizes(client: httpx.AsyncClient) -> None:
