@@ -33,11 +33,18 @@ def envelope(
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
+class RequestTimeout(DomainError):
+    """The client stopped sending its request body (HTTP's own failure, not the domain's)."""
+
+    code = "request_timeout"
+
+
 # Status and OpenAI error type per domain error; a subclass answers as its nearest listed base.
 STATUS: dict[type[DomainError], tuple[int, str]] = {
     DomainError: (400, "invalid_request_error"),
     Unauthorized: (401, "invalid_request_error"),  # as OpenAI types a bad key
     NotFound: (404, "invalid_request_error"),
+    RequestTimeout: (408, "invalid_request_error"),
     PayloadTooLarge: (413, "invalid_request_error"),
     UnsupportedMedia: (415, "invalid_request_error"),
     UnprocessableDocument: (422, "invalid_request_error"),

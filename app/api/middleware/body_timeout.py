@@ -9,13 +9,8 @@ from __future__ import annotations
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import RequestTimeout
 from app.api.middleware.asgi import BodyGuard
-from app.errors import DomainError
-
-
-class RequestTimeout(DomainError):
-    status_code = 408
-    code = "request_timeout"
 
 
 class _Watch(BodyGuard):
