@@ -14,10 +14,11 @@ from app.config import Settings
 EPILOG = """\
 Folders are walked recursively in sorted order, skipping hidden files and folders; --glob
 filters the names of files found in folders (files named on the command line are always read).
-Each file is hashed locally and looked up on the server (GET /v1/files?sha256=); a stored copy
-with the same name is reused, otherwise the file is uploaded. Its chunks and embeddings come
-from POST /v1/files/{id}/embeddings, so a re-run on unchanged files uploads nothing and hits
-the embedding cache. Without --server the API runs in-process on the storage options below.
+Each file is hashed locally and looked up in the file store; a stored copy with the same name
+is reused, otherwise the file is stored. Its chunks and embeddings come from the same pipeline
+as POST /v1/files/{id}/embeddings, so a re-run on unchanged files stores nothing and hits the
+embedding cache. Without --server the services run in this process on the storage options
+below; with it, the server's HTTP API is used (GET /v1/files?sha256=, POST /v1/files, ...).
 
 Skipped (reported, not errors): files that are not text, empty or only whitespace.
 OUT is replaced atomically, and only when no file failed ('-' streams to stdout instead).

@@ -44,7 +44,7 @@ def default_extractor() -> Extractor:
 
 
 def extract(data: bytes, *, filename: str, limits: ExtractLimits) -> Document:
-    """Extract `data` (named `filename`); raises typed ServiceErrors for refused documents.
+    """Extract `data` (named `filename`); raises typed domain errors for refused documents.
 
     Synchronous and blocking: call it from a worker thread, never on the event loop.
     """

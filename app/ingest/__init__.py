@@ -1,5 +1,6 @@
-"""`ragprep ingest`: walk files, send them through the HTTP API, write chunks + vectors as JSONL.
+"""`ragprep ingest`: walk files, store, chunk and embed them, write chunks + vectors as JSONL.
 
-One client code path serves both modes: an in-process app behind httpx's ASGI transport, or a
-running server named with --server.
+One run serves both modes through a `Backend` (backend.py): the services in this process
+(local.py, the same ones the server's routes call), or a running server named with --server
+(client.py, over its HTTP API).
 """
