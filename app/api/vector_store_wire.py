@@ -3,6 +3,7 @@ shapes (app/schemas/vector_stores.py, vector_search.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from app.db.tables import VectorStoreFileRow
@@ -45,13 +46,7 @@ def changes_of(request: StoreUpdate) -> types.StoreChanges:
 
 
 def _counts(tally: types.FileCounts) -> FileCounts:
-    return FileCounts(
-        in_progress=tally.in_progress,
-        completed=tally.completed,
-        failed=tally.failed,
-        cancelled=tally.cancelled,
-        total=tally.total,
-    )
+    return FileCounts(**dataclasses.asdict(tally))
 
 
 def store_object(store: types.StoreSummary) -> VectorStore:

@@ -93,62 +93,6 @@ def json_body(response: httpx.Response) -> Any:
     return response.json()
 
 
-async def model_name(client: httpx.AsyncClient, requested: str | None) -> str | None:
-    """The canonical name of `requested` (an alias is fine), or of the only loaded model.
-
-    None when several models are loaded and none was named: only the server knows its
-    default then, and `chunked_model` asks it per file.
-    """
-    if requested:
-        card = json_body(await client.get(f"/v1/models/{requested}"))
-        return str(card["id"])
-    cards = (json_body(await client.get("/v1/models")))["data"]
-    return str(cards[0]["id"]) if len(cards) == 1 else None
-
-
-async def chunked_model(client: httpx.AsyncClient, file_id: str, params: dict[str, Any]) -> str:
-    """The model the server chunked `file_id` with; cheap, the chunk set is already stored."""
-    body = {"id": file_id, **{k: v for k, v in params.items() if k != "encoding_format"}}
-    return str((json_body(await client.post("/v1/chunks", json=body)))["model"])
-
-
-async def find_stored(client: httpx.AsyncClient, sha256: str, filename: str) -> StoredFile | None:
-    """A stored file with this content and name (the newest), if the server has one."""
-    listing = json_body(await client.get("/v1/files", params={"sha256": sha256}))
-    for item in listing["data"]:
-        if item["filename"] == filename:
-            return StoredFile(id=item["id"], filename=item["filename"])
-    return None
-
-
-async def upload(client: httpx.AsyncClient, filename: str, data: bytes) -> StoredFile:
-    response = await client.post(
-        "/v1/files", files={"file": (filename, data)}, data={"purpose": "assistants"}
-    )
-    item = json_body(response)
-    return StoredFile(id=item["id"], filename=item["filename"])
-
-
-async def embed_chunks(
-    client: httpx.AsyncClient, file_id: str, params: dict[str, Any]
-) -> AsyncIterator[dict[str, Any]]:
-    """The file's chunks in order, each with its `embedding` decoded to a list of floats."""
-    url = f"/v1/files/{file_id}/embeddings"
-    async with client.stream("POST", url, json=params, headers={"Accept": NDJSON}) as response:
-        if not response.is_success:
-            await response.aread()
-            _raise_for(response)
-        async for line in response.aiter_lines():
-            if not line.strip():
-                continue
-            item = json.loads(line)
-            if "error" in item:  # the server cut the stream short, and said why
-                error = item["error"]
-                message = f"stream cut short: {error['message']}"
-                raise ApiError(response.status_code, message, error.get("code"))
-            yield _decoded(item)
-
-
 def _decoded(item: dict[str, Any]) -> dict[str, Any]:
     vector = item["embedding"]
     if isinstance(vector, str):  # base64 of little-endian float32, a quarter of the JSON size
@@ -164,19 +108,56 @@ class HttpBackend:
     where: str
 
     async def model_name(self, requested: str | None) -> str | None:
-        return await model_name(self.client, requested)
+        """The canonical name of `requested` (an alias is fine), or of the only loaded model.
+
+        None when several models are loaded and none was named: only the server knows its
+        default then, and `chunked_model` asks it per file.
+        """
+        if requested:
+            card = json_body(await self.client.get(f"/v1/models/{requested}"))
+            return str(card["id"])
+        cards = (json_body(await self.client.get("/v1/models")))["data"]
+        return str(cards[0]["id"]) if len(cards) == 1 else None
 
     async def chunked_model(self, file_id: str, params: dict[str, Any]) -> str:
-        return await chunked_model(self.client, file_id, params)
+        """The model the server chunked `file_id` with; cheap, the chunk set is already stored."""
+        body = {"id": file_id, **{k: v for k, v in params.items() if k != "encoding_format"}}
+        return str((json_body(await self.client.post("/v1/chunks", json=body)))["model"])
 
     async def find_stored(self, sha256: str, filename: str) -> StoredFile | None:
-        return await find_stored(self.client, sha256, filename)
+        """A stored file with this content and name (the newest), if the server has one."""
+        listing = json_body(await self.client.get("/v1/files", params={"sha256": sha256}))
+        for item in listing["data"]:
+            if item["filename"] == filename:
+                return StoredFile(id=item["id"], filename=item["filename"])
+        return None
 
     async def upload(self, filename: str, data: bytes) -> StoredFile:
-        return await upload(self.client, filename, data)
+        response = await self.client.post(
+            "/v1/files", files={"file": (filename, data)}, data={"purpose": "assistants"}
+        )
+        item = json_body(response)
+        return StoredFile(id=item["id"], filename=item["filename"])
 
-    def embed_chunks(self, file_id: str, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        return embed_chunks(self.client, file_id, params)
+    async def embed_chunks(
+        self, file_id: str, params: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The file's chunks in order, each with its `embedding` decoded to a list of floats."""
+        url = f"/v1/files/{file_id}/embeddings"
+        headers = {"Accept": NDJSON}
+        async with self.client.stream("POST", url, json=params, headers=headers) as response:
+            if not response.is_success:
+                await response.aread()
+                _raise_for(response)
+            async for line in response.aiter_lines():
+                if not line.strip():
+                    continue
+                item = json.loads(line)
+                if "error" in item:  # the server cut the stream short, and said why
+                    error = item["error"]
+                    message = f"stream cut short: {error['message']}"
+                    raise ApiError(response.status_code, message, error.get("code"))
+                yield _decoded(item)
 
     def stores(self) -> StoreBackend:
         from app.ingest.store_backend import HttpStores

@@ -3,9 +3,9 @@ chunk store and the pipeline, exactly as the server's routes call them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from app.engine.catalog import LoadedModel
 from app.errors import DocumentTooLarge, DomainError, UnprocessableDocument
@@ -16,7 +16,6 @@ from app.services.pipeline import ChunkParams
 if TYPE_CHECKING:
     from app.ingest.store_backend import StoreBackend
 
-T = TypeVar("T")
 FIND_LIMIT = 100  # stored files with one content hash looked at for a name
 
 
@@ -26,13 +25,6 @@ def refusal(exc: DomainError) -> ApiError:
     unusable = isinstance(exc, UnprocessableDocument | DocumentTooLarge)
     wait = float(exc.retry_after) if exc.retry_after is not None else 1.0
     return ApiError(0, exc.message, exc.code, retry_after=wait, unusable=unusable)
-
-
-async def _answer(work: Awaitable[T]) -> T:
-    try:
-        return await work
-    except DomainError as exc:
-        raise refusal(exc) from exc
 
 
 @dataclass(frozen=True)
@@ -66,8 +58,12 @@ class LocalBackend:
 
     async def upload(self, filename: str, data: bytes) -> StoredFile:
         async with self.services.session_factory() as session:
-            work = self.services.file_store.add_bytes(session=session, filename=filename, data=data)
-            row = await _answer(work)
+            try:
+                row = await self.services.file_store.add_bytes(
+                    session=session, filename=filename, data=data
+                )
+            except DomainError as exc:
+                raise refusal(exc) from exc
         return StoredFile(id=row.id, filename=row.filename)
 
     async def embed_chunks(
