@@ -187,8 +187,9 @@ class VectorStoreFileBatchRow(Base):
 
 
 class VectorStoreChunkRow(Base):
-    """One searchable chunk: text for BM25 (FTS5 / tsvector, see migration 0004v), its vector
-    (little-endian float32) for dense search, and its provenance."""
+    """One searchable chunk: text for BM25 (its store's FTS5 table on SQLite, migration 0006b;
+    the tsvector column on PostgreSQL, 0004v), its vector (little-endian float32) for dense
+    search, and its provenance."""
 
     __tablename__ = "vector_store_chunks"
 

@@ -21,6 +21,7 @@ from app.db.tables import DocumentRow, FileRow, VectorStoreFileRow, VectorStoreR
 from app.errors import InvalidRequest, NotFound, PayloadTooLarge
 from app.observability.metrics import Metrics
 from app.services.filenames import clean_filename
+from app.services.vector_stores import lexical_index
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,9 @@ class FileStore:
             )
             .values(index_version=VectorStoreRow.index_version + 1)
         )
+        # Their lexical indexes forget the chunks before they go (they need the text to); after
+        # the write above, which holds SQLite's write lock, so no store gains chunks meanwhile.
+        await lexical_index.remove_file_everywhere(session, file_id)
         result = await session.execute(delete(FileRow).where(FileRow.id == file_id))
         # Its extracted document goes with the last file holding that content.
         content_used = exists().where(FileRow.sha256 == sha256)

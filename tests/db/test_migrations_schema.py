@@ -15,7 +15,8 @@ from app.db import tables  # noqa: F401  (registers the tables)
 from app.db.base import Base
 from app.db.migrate import alembic_config, upgrade_to_head
 
-FTS5_TABLE = "vector_store_chunks_fts"
+# The full-text indexes (migrations 0004v, 0006b: one per store) are raw SQL beside the tables.
+FTS5_TABLES = ("vector_store_chunks_fts", "vector_store_fts_")
 
 
 def _integer_widths_alike(
@@ -29,8 +30,8 @@ def _integer_widths_alike(
 
 
 def _declared_or_not_fts5(name: str | None, type_: str, _parents: object) -> bool:
-    """The FTS5 index (migration 0004v) is raw SQL beside the declared tables: not compared."""
-    return not (type_ == "table" and name is not None and name.startswith(FTS5_TABLE))
+    """FTS5 indexes and their shadow tables are not declared tables: not compared."""
+    return not (type_ == "table" and name is not None and name.startswith(FTS5_TABLES))
 
 
 def _differences(db: Path) -> list[object]:

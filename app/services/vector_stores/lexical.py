@@ -1,5 +1,5 @@
-"""BM25 over a store's chunks: SQLite FTS5 (Porter stemmer) or PostgreSQL full-text search
-(english configuration, ts_rank_cd), both maintained by the database itself (migration 0004v)."""
+"""BM25 over a store's chunks: SQLite FTS5 (Porter stemmer; the store's own table, see
+lexical_index) or PostgreSQL full-text search (english configuration, ts_rank_cd)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,20 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.services.vector_stores.lexical_index import table_name
+
 WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 64
 
 # Any term may match (OR): BM25 ranks documents by how many and how rare.
+# The table holds this store's chunks only: its BM25 statistics are the store's.
 SQLITE = """
-SELECT c.id, -bm25(vector_store_chunks_fts) AS score
-FROM vector_store_chunks_fts JOIN vector_store_chunks AS c ON c.id = vector_store_chunks_fts.rowid
-WHERE vector_store_chunks_fts MATCH :match AND c.store_id = :store {files}
-ORDER BY bm25(vector_store_chunks_fts) LIMIT :k
+SELECT "{table}".rowid, -bm25("{table}") AS score
+FROM "{table}" {join}
+WHERE "{table}" MATCH :match {files}
+ORDER BY bm25("{table}") LIMIT :k
 """
+SQLITE_JOIN = 'JOIN vector_store_chunks AS c ON c.id = "{table}".rowid'
 POSTGRES = """
 SELECT c.id, ts_rank_cd(c.tsv, q) AS score
 FROM vector_store_chunks AS c, to_tsquery('english', :match) AS q
@@ -51,9 +55,13 @@ async def bm25(
     if not words or (allowed is not None and not allowed):
         return []
     dialect = session.get_bind().dialect.name
-    sql = POSTGRES if dialect == "postgresql" else SQLITE
     files = "AND c.file_id IN :files" if allowed is not None else ""
-    statement = text(sql.format(files=files))
+    if dialect == "postgresql":
+        statement = text(POSTGRES.format(files=files))
+    else:
+        table = table_name(store_id)
+        join = SQLITE_JOIN.format(table=table) if allowed is not None else ""
+        statement = text(SQLITE.format(table=table, join=join, files=files))
     params: dict[str, object] = {
         "match": match_expression(words, dialect),
         "store": store_id,

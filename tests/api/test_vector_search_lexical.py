@@ -1,0 +1,90 @@
+"""BM25 is each store's own: another store's documents never change a store's lexical ranking,
+and chunks leaving a store (file removed, file deleted, file indexed again, store deleted) leave
+its full-text index too."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import httpx
+
+from app.config import Settings
+from tests.api.test_chunks import DOCS
+from tests.api.vector_store_helpers import search, store_of_docs, wait_indexed
+
+QUERY = "Which river flows through Paris?"
+BM25 = {"hybrid_search": {"embedding_weight": 0, "text_weight": 1}}
+
+
+async def bm25_hits(client: httpx.AsyncClient, store_id: str) -> list[tuple[str, int, float]]:
+    """(file name, chunk index, score) of the store's BM25 hits, best first: alike for stores
+    holding the same documents, whatever their file ids."""
+    response = await search(client, store_id, query=QUERY, max_num_results=50, ranking_options=BM25)
+    assert response.status_code == 200, response.text
+    hits: list[dict[str, Any]] = response.json()["data"]
+    assert hits, "the query's words are in the store"
+    return [(hit["filename"], hit["chunk_index"], hit["score"]) for hit in hits]
+
+
+def full_text_indexes(settings: Settings) -> set[str]:
+    """SQLite's FTS5 tables (each store has one); PostgreSQL keeps a column instead."""
+    path = settings.database_url.removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(path) as connection:
+        query = "SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'"
+        return {name for (name,) in connection.execute(query)}
+
+
+def on_sqlite(settings: Settings) -> bool:
+    return settings.database_url.startswith("sqlite")
+
+
+async def test_another_stores_documents_leave_a_stores_bm25_unchanged(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    store_id, _ = await store_of_docs(client, {"paris.txt": None, "gpl-3.txt": None})
+    alone = await bm25_hits(client, store_id)
+    # A second store full of the query's words: each paragraph about Paris and its river.
+    paragraphs = (DOCS / "paris.txt").read_text().split("\n\n")
+    other_docs: dict[str, bytes | None] = {
+        f"paris-{n}.txt": text.encode() for n, text in enumerate(paragraphs)
+    }
+    other_id, _ = await store_of_docs(client, other_docs)
+    assert len(await bm25_hits(client, other_id)) >= 3
+    assert await bm25_hits(client, store_id) == alone
+    if on_sqlite(settings):
+        assert full_text_indexes(settings) == {
+            f"vector_store_fts_{store_id}",
+            f"vector_store_fts_{other_id}",
+        }
+    assert (await client.delete(f"/v1/vector_stores/{other_id}")).status_code == 200
+    assert await bm25_hits(client, store_id) == alone
+    if on_sqlite(settings):
+        assert full_text_indexes(settings) == {f"vector_store_fts_{store_id}"}
+
+
+async def test_chunks_leaving_a_store_leave_its_bm25_statistics(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    kept: dict[str, bytes | None] = {"paris.txt": None, "fastapi-readme.md": None}
+    expected = await bm25_hits(client, (await store_of_docs(client, kept))[0])
+    extra = (DOCS / "paris.txt").read_bytes().replace(b"Paris", b"Lutetia")
+    store_id, ids = await store_of_docs(client, {**kept, "gpl-3.txt": None, "extra.txt": extra})
+    if on_sqlite(settings):
+        # The licence and the extra text count in this store's statistics (PostgreSQL's
+        # ts_rank_cd weighs no collection statistics: there the scores are alike).
+        mixed = [hit for hit in await bm25_hits(client, store_id) if hit[0] in kept]
+        assert len(mixed) == len(expected) and mixed != expected
+    removed = await client.delete(f"/v1/vector_stores/{store_id}/files/{ids['gpl-3.txt']}")
+    assert removed.status_code == 200, removed.text
+    deleted = await client.delete(f"/v1/files/{ids['extra.txt']}")
+    assert deleted.status_code == 200, deleted.text
+    assert await bm25_hits(client, store_id) == expected
+    # Indexed again (new attributes): its old chunks leave the index as the new ones come in.
+    again = await client.post(
+        f"/v1/vector_stores/{store_id}/files",
+        json={"file_id": ids["paris.txt"], "attributes": {"edition": 2}},
+    )
+    assert again.status_code == 200, again.text
+    await wait_indexed(client, store_id)
+    assert await bm25_hits(client, store_id) == expected
