@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,3 +81,33 @@ async def test_concurrent_chunking_through_both_stores_one_chunk_set(
     assert pg.count_rows(postgres_url, "chunk_sets") == 1
     assert pg.count_rows(postgres_url, "chunks") == len(responses[0].json()["data"])
     assert pg.count_rows(postgres_url, "embedding_cache") == len(texts.pop())
+
+
+def test_a_search_on_either_replica_sees_what_the_other_just_indexed(
+    replicas: tuple[LiveServer, LiveServer],
+) -> None:
+    one, other = replicas
+    paris = {"file": ("paris.txt", (DATA / "docs" / "paris.txt").read_bytes())}
+    query = {"query": "Which river flows through Paris?", "max_num_results": 3}
+    with httpx.Client(timeout=60) as http:
+        file_id = http.post(f"{one.url}/v1/files", files=paris).json()["id"]
+        store_id = http.post(f"{one.url}/v1/vector_stores", json={"name": "shared"}).json()["id"]
+        store = f"/v1/vector_stores/{store_id}"
+
+        def hits(server: LiveServer) -> list[str]:
+            response = http.post(f"{server.url}{store}/search", json=query)
+            assert response.status_code == 200, response.text
+            return [hit["file_id"] for hit in response.json()["data"]]
+
+        assert hits(other) == []  # the other replica now holds the store's (empty) index
+        added = http.post(f"{one.url}{store}/files", json={"file_id": file_id})
+        assert added.status_code == 200, added.text
+        deadline = time.monotonic() + 120
+        while http.get(f"{one.url}{store}").json()["file_counts"]["in_progress"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        # At once, without waiting for anything: the index version tells the other replica.
+        assert hits(other) == [file_id]
+        removed = http.delete(f"{other.url}{store}/files/{file_id}")
+        assert removed.status_code == 200, removed.text
+        assert hits(one) == []

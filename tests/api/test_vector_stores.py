@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
+import pypdfium2 as pdfium
+import pytest
 
 from app.config import Settings
 from tests.api.test_chunks import DOCS, upload_doc
@@ -125,20 +130,35 @@ async def test_files_are_indexed_with_their_chunks_and_attributes(
     )
 
 
+def encrypted_pdf(tmp_path: Path) -> bytes:
+    """A one-page PDF (PDFium's own) locked with a user password by qpdf."""
+    if shutil.which("qpdf") is None:
+        pytest.skip("needs qpdf (listed in .ci/apt-packages.txt)")
+    document = pdfium.PdfDocument.new()
+    document.new_page(595, 842)
+    document.save(tmp_path / "open.pdf")
+    document.close()
+    locked = tmp_path / "locked.pdf"
+    command = ["qpdf", "--encrypt", "user", "owner", "256", "--", "open.pdf", locked.name]
+    subprocess.run(command, cwd=tmp_path, check=True)
+    return locked.read_bytes()
+
+
 async def test_a_file_failing_extraction_fails_with_its_own_error(
-    client: httpx.AsyncClient, settings: Settings
+    client: httpx.AsyncClient, settings: Settings, tmp_path: Path
 ) -> None:
     blank = await upload_doc(client, "blank.txt", b" \n\t \n")
     bomb = await upload_doc(client, "bomb.docx", zip_bomb(300))
+    locked = await upload_doc(client, "secret.pdf", encrypted_pdf(tmp_path))
     good = await upload_doc(client, "paris.txt")
-    store = await create_store(client, file_ids=[blank, bomb, good])
+    store = await create_store(client, file_ids=[blank, bomb, locked, good])
     done = await wait_indexed(client, store["id"])
     assert done["file_counts"] == {
         "in_progress": 0,
         "completed": 1,
-        "failed": 2,
+        "failed": 3,
         "cancelled": 0,
-        "total": 3,
+        "total": 4,
     }
     failed = await client.get(
         f"/v1/vector_stores/{store['id']}/files", params={"filter": "failed", "order": "asc"}
@@ -146,6 +166,9 @@ async def test_a_file_failing_extraction_fails_with_its_own_error(
     errors = {f["id"]: f["last_error"] for f in failed.json()["data"]}
     assert errors[blank]["code"] == "empty_document" and "blank.txt" in errors[blank]["message"]
     assert errors[bomb]["code"] == "document_too_large"
+    assert (
+        errors[locked]["code"] == "encrypted_document" and "password" in errors[locked]["message"]
+    )
     # Nothing of a failed file is indexed.
     empty = await client.get(f"/v1/vector_stores/{store['id']}/files/{blank}/content")
     assert empty.json()["data"] == []
