@@ -13,10 +13,13 @@ from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine, create_session_factory
 from app.db.tables import FileRow, VectorStoreFileRow, VectorStoreRow
 from app.services.vector_stores.queue import IndexQueue
+from tests.api.test_operations import Samples, scrape, value
 from tests.api.vector_store_helpers import create_store, wait_indexed
 from tests.conftest import DATA, AppRunner
+from tests.pg import count_rows
 
 JOBS = 40
+REUSED = ("chunk_sets", "embedding_cache")  # what indexing a file embedded before reuses
 
 
 async def test_concurrent_claimers_take_each_job_once(database_url: str) -> None:
@@ -118,6 +121,40 @@ async def test_a_stop_mid_indexing_resumes_at_the_next_start(
         assert done["file_counts"]["completed"] == 3
         content = await client.get(f"/v1/vector_stores/{store['id']}/files/{ids[0]}/content")
         assert content.json()["data"]
+
+
+async def test_indexing_reuses_stored_chunks_and_cached_vectors(
+    settings: Settings, run_app: AppRunner
+) -> None:
+    async with run_app(settings) as client:
+        upload = await client.post(
+            "/v1/files", files={"file": ("gpl.txt", (DATA / "docs" / "gpl-3.txt").read_bytes())}
+        )
+        file_id = upload.json()["id"]
+        # The store's default chunking (auto: 510 tokens, 127 overlapped), embedded beforehand.
+        embedded = await client.post(
+            f"/v1/files/{file_id}/embeddings", json={"chunk_capacity": 510, "chunk_overlap": 127}
+        )
+        assert embedded.status_code == 200, embedded.text
+        vectors = {item["text"]: item["embedding"] for item in embedded.json()["data"]}
+        rows_before = {t: count_rows(settings.database_url, t) for t in REUSED}
+        before = await scrape(client)
+        store = await create_store(client, file_ids=[file_id])
+        assert (await wait_indexed(client, store["id"]))["file_counts"]["completed"] == 1
+        after = await scrape(client)
+        # Nothing chunked or embedded again: every chunk's vector came from the cache.
+        assert {t: count_rows(settings.database_url, t) for t in REUSED} == rows_before
+        assert moved(before, after, "hit") == len(vectors) and moved(before, after, "miss") == 0
+        content = await client.get(f"/v1/vector_stores/{store['id']}/files/{file_id}/content")
+        assert [part["text"] for part in content.json()["data"]] == list(vectors)
+
+
+def moved(before: Samples, after: Samples, result: str) -> float:
+    """Embedding cache lookups of the default model with that result between two scrapes."""
+    name, model = "ragprep_embedding_cache_lookups_total", "all-MiniLM-L6-v2"
+    return value(after, name, model=model, result=result) - value(
+        before, name, model=model, result=result
+    )
 
 
 def replace_settings(settings: Settings, **changes: float) -> Settings:
