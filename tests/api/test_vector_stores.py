@@ -93,9 +93,17 @@ async def test_files_are_indexed_with_their_chunks_and_attributes(
 ) -> None:
     store_id, ids = await store_of_docs(client, {"paris.txt": None})
     gpl = await upload_doc(client, "gpl-3.txt")
+    static = {
+        "type": "static",
+        "static": {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 50},
+    }
     added = await client.post(
         f"/v1/vector_stores/{store_id}/files",
-        json={"file_id": gpl, "attributes": {"licence": "GPL", "version": 3, "free": True}},
+        json={
+            "file_id": gpl,
+            "attributes": {"licence": "GPL", "version": 3, "free": True},
+            "chunking_strategy": static,
+        },
     )
     assert added.status_code == 200, added.text
     assert added.json()["status"] == "in_progress" and added.json()["object"] == "vector_store.file"
@@ -106,15 +114,15 @@ async def test_files_are_indexed_with_their_chunks_and_attributes(
     assert [f["id"] for f in listed["data"]] == [gpl, ids["paris.txt"]]
     one = (await client.get(f"/v1/vector_stores/{store_id}/files/{gpl}")).json()
     assert one["attributes"] == {"licence": "GPL", "version": 3, "free": True}
-    assert one["chunking_strategy"] == {
+    assert one["chunking_strategy"] == static
+    paris = (await client.get(f"/v1/vector_stores/{store_id}/files/{ids['paris.txt']}")).json()
+    assert paris["chunking_strategy"] == {  # auto: the model's capacity, a quarter overlapped
         "type": "static",
         "static": {"max_chunk_size_tokens": 510, "chunk_overlap_tokens": 127},
     }
     content = (await client.get(f"/v1/vector_stores/{store_id}/files/{gpl}/content")).json()
     chunks = (
-        await client.post(
-            "/v1/chunks", json={"id": gpl, "chunk_capacity": 510, "chunk_overlap": 127}
-        )
+        await client.post("/v1/chunks", json={"id": gpl, "chunking_strategy": static})
     ).json()["chunks"]
     assert content["object"] == "vector_store.file_content.page"
     assert [part["text"] for part in content["data"]] == chunks
