@@ -7,8 +7,10 @@ import re
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import NotFound
 from app.services.vector_stores.lexical_index import table_name
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -70,5 +72,11 @@ async def bm25(
     if allowed is not None:
         statement = statement.bindparams(bindparam("files", expanding=True))
         params["files"] = list(allowed)
-    rows = await session.execute(statement, params)
+    try:
+        rows = await session.execute(statement, params)
+    except OperationalError as exc:
+        # The store was deleted (its table dropped) since the search found it.
+        if dialect == "sqlite" and "no such table" in str(exc.orig):
+            raise NotFound(f"No such vector store: '{store_id}'", subject="store") from exc
+        raise
     return [(int(chunk_id), float(score)) for chunk_id, score in rows]
