@@ -47,6 +47,7 @@ _JOINERS = frozenset("\u200c\u200d\ufe0e\ufe0f")
 
 _Span = tuple[int, int]
 _Measured = tuple[int, int, int]
+_Counted = tuple[int, int, int | None]  # a span, with its model token count if already known
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ def _split_segments(
 ) -> list[_Measured]:
     """Every segment through the splitter, then the model's counts (the general path)."""
     capacity, overlap, limit = sizes
-    spans: list[_Measured] = []
+    spans: list[_Counted] = []
     counted = sizer is model_tokenizer
     for start, end in segments:
         if deadline is not None and time.monotonic() > deadline:
@@ -286,23 +287,23 @@ def _spans(
     markdown: bool,
     base: int = 0,
     counted: bool = False,
-) -> list[_Measured]:
+) -> list[_Counted]:
     """Chunk boundaries as str offsets, shifted by `base` (where `text` sits in the document),
     each with its token count by `sizer` when `counted` (the splitter measured most final
-    chunks last, so its cache answers), else -1."""
+    chunks last, so its cache answers), else None."""
     count: Callable[[str], int] = functools.lru_cache(maxsize=_PROBE_CACHE_SIZE)(sizer.count)
     splitter_type = MarkdownSplitter if markdown else TextSplitter
     splitter = splitter_type.from_callback(count, capacity, overlap=overlap, trim=True)
     # The Python binding reports offsets in characters (str indices), not UTF-8 bytes.
     return [
-        (base + offset, base + offset + len(chunk), count(chunk) if counted else -1)
+        (base + offset, base + offset + len(chunk), count(chunk) if counted else None)
         for offset, chunk in splitter.chunk_indices(text)
     ]
 
 
 def _fit_window(
     text: str,
-    spans: list[_Measured],
+    spans: list[_Counted],
     model_tokenizer: Tokenizer,
     limit: int,
     overlap: int,
@@ -316,13 +317,14 @@ def _fit_window(
     """
     measured: list[_Measured] = []
     for start, end, counted in spans:
-        tokens = counted if counted >= 0 else model_tokenizer.count(text[start:end])
+        tokens = counted if counted is not None else model_tokenizer.count(text[start:end])
         if tokens <= limit:
             measured.append((start, end, tokens))
             continue
         piece = text[start:end]
-        for sub_start, sub_end, _ in _spans(
-            piece, model_tokenizer, limit, overlap, markdown, start
+        for sub_start, sub_end, sub_tokens in _spans(
+            piece, model_tokenizer, limit, overlap, markdown, start, counted=True
         ):
-            measured.append((sub_start, sub_end, model_tokenizer.count(text[sub_start:sub_end])))
+            assert sub_tokens is not None  # counted with the model, as asked
+            measured.append((sub_start, sub_end, sub_tokens))
     return measured
