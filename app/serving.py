@@ -20,6 +20,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from app.config import Settings
 from app.observability.logs import configure_logging
+from app.startup import collector_paused, head_start
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +76,12 @@ def protocol_for(settings: Settings) -> type[HeadTimeoutH11Protocol]:
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
     configure_logging(settings.log_format)
-    # Imported only now: importing the app (alembic, llama.cpp) already logs.
-    from app.main import create_app
+    head_start(settings)  # OpenVINO imports and compiles while the app is imported
+    # Imported only now, with logging configured: a failing import should log as the app does.
+    with collector_paused():
+        from app.main import create_app
 
-    app = create_app(settings)
+        app = create_app(settings)
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the handler it
     # found: let that handler make a finished graceful shutdown a clean exit (0), not a kill.
     signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -47,6 +47,7 @@ _JOINERS = frozenset("\u200c\u200d\ufe0e\ufe0f")
 
 _Span = tuple[int, int]
 _Measured = tuple[int, int, int]
+_Counted = tuple[int, int, int | None]  # a span, with its model token count if already known
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,18 +105,74 @@ def split_text(
     sizer = sizing_tokenizer or model_tokenizer
     max_run = max(_MIN_RUN_CHARS, _RUN_CHARS_PER_TOKEN * capacity)
     max_segment = max(_MIN_SEGMENT_CHARS, _SEGMENT_CHARS_PER_TOKEN * capacity)
-    spans: list[_Span] = []
-    for start, end in _segments(text, max_run, max_segment):
-        if deadline is not None and time.monotonic() > deadline:
-            raise ChunkingTimeout(done=start, total=len(text))
-        spans.extend(_spans(text[start:end], sizer, capacity, overlap, markdown, start))
-    measured = _fit_window(text, spans, model_tokenizer, limit, overlap, markdown)
+    segments = list(_segments(text, max_run, max_segment))
+    measured = None
+    if segments == [(0, len(text))]:
+        measured = _as_one_chunk(text, model_tokenizer, sizer, capacity, limit, markdown)
+    if measured is None:
+        sizes = (capacity, overlap, limit)
+        measured = _split_segments(
+            text, segments, model_tokenizer, sizer, sizes, markdown, deadline
+        )
     return [
         Chunk(index=index, start=start, end=end, tokens=tokens, text=text[start:end])
         for index, (start, end, tokens) in enumerate(
             m for m in measured if has_text(text[m[0] : m[1]])
         )
     ]
+
+
+def _split_segments(
+    text: str,
+    segments: list[_Span],
+    model_tokenizer: Tokenizer,
+    sizer: Tokenizer,
+    sizes: tuple[int, int, int],
+    markdown: bool,
+    deadline: float | None,
+) -> list[_Measured]:
+    """Every segment through the splitter, then the model's counts (the general path)."""
+    capacity, overlap, limit = sizes
+    spans: list[_Counted] = []
+    counted = sizer is model_tokenizer
+    for start, end in segments:
+        if deadline is not None and time.monotonic() > deadline:
+            raise ChunkingTimeout(done=start, total=len(text))
+        spans.extend(_spans(text[start:end], sizer, capacity, overlap, markdown, start, counted))
+    return _fit_window(text, spans, model_tokenizer, limit, overlap, markdown)
+
+
+def _as_one_chunk(
+    text: str,
+    model_tokenizer: Tokenizer,
+    sizer: Tokenizer,
+    capacity: int,
+    limit: int,
+    markdown: bool,
+) -> list[_Measured] | None:
+    """The document as its only chunk when it is one segment that fits whole, else None.
+
+    The splitter would measure its way to that same chunk (three token counts for a short
+    document, a dozen for one near the capacity); asked with a count of zero it only trims it,
+    as it trims every chunk, and the model counts it once. Half the documents of a typical
+    folder fit one chunk (150 of bench_ingest's 300).
+    """
+    whole = sizer.count(text)
+    if whole > capacity:
+        return None
+    splitter_type = MarkdownSplitter if markdown else TextSplitter
+    trimmed = splitter_type.from_callback(_nothing, capacity, trim=True).chunk_indices(text)
+    if len(trimmed) != 1:
+        return [] if not trimmed else None  # nothing but whitespace: no chunk, as the splitter
+    offset, chunk = trimmed[0]
+    start, end = offset, offset + len(chunk)
+    same = sizer is model_tokenizer and (start, end) == (0, len(text))
+    tokens = whole if same else model_tokenizer.count(chunk)
+    return [(start, end, tokens)] if tokens <= limit else None
+
+
+def _nothing(_text: str) -> int:
+    return 0
 
 
 def has_text(text: str) -> bool:
@@ -223,39 +280,51 @@ def _continues_grapheme(char: str) -> bool:
 
 
 def _spans(
-    text: str, sizer: Tokenizer, capacity: int, overlap: int, markdown: bool, base: int = 0
-) -> list[_Span]:
-    """Chunk boundaries as str offsets, shifted by `base` (where `text` sits in the document)."""
+    text: str,
+    sizer: Tokenizer,
+    capacity: int,
+    overlap: int,
+    markdown: bool,
+    base: int = 0,
+    counted: bool = False,
+) -> list[_Counted]:
+    """Chunk boundaries as str offsets, shifted by `base` (where `text` sits in the document),
+    each with its token count by `sizer` when `counted` (the splitter measured most final
+    chunks last, so its cache answers), else None."""
     count: Callable[[str], int] = functools.lru_cache(maxsize=_PROBE_CACHE_SIZE)(sizer.count)
     splitter_type = MarkdownSplitter if markdown else TextSplitter
     splitter = splitter_type.from_callback(count, capacity, overlap=overlap, trim=True)
     # The Python binding reports offsets in characters (str indices), not UTF-8 bytes.
     return [
-        (base + offset, base + offset + len(chunk))
+        (base + offset, base + offset + len(chunk), count(chunk) if counted else None)
         for offset, chunk in splitter.chunk_indices(text)
     ]
 
 
 def _fit_window(
     text: str,
-    spans: list[_Span],
+    spans: list[_Counted],
     model_tokenizer: Tokenizer,
     limit: int,
     overlap: int,
     markdown: bool,
 ) -> list[_Measured]:
-    """Attach model token counts, re-splitting any chunk the model could not embed whole.
+    """Attach model token counts (those the splitter counted with the model are kept),
+    re-splitting any chunk the model could not embed whole.
 
     Only a sizing tokenizer that is thriftier than the model's produces such chunks; the counts
     are needed for every chunk anyway, so checking costs nothing extra.
     """
     measured: list[_Measured] = []
-    for start, end in spans:
-        tokens = model_tokenizer.count(text[start:end])
+    for start, end, counted in spans:
+        tokens = counted if counted is not None else model_tokenizer.count(text[start:end])
         if tokens <= limit:
             measured.append((start, end, tokens))
             continue
         piece = text[start:end]
-        for sub_start, sub_end in _spans(piece, model_tokenizer, limit, overlap, markdown, start):
-            measured.append((sub_start, sub_end, model_tokenizer.count(text[sub_start:sub_end])))
+        for sub_start, sub_end, sub_tokens in _spans(
+            piece, model_tokenizer, limit, overlap, markdown, start, counted=True
+        ):
+            assert sub_tokens is not None  # counted with the model, as asked
+            measured.append((sub_start, sub_end, sub_tokens))
     return measured

@@ -61,12 +61,18 @@ def _non_negative(value: str) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from app.engine.catalog import warm_up
+    from app.startup import collector_paused, head_start
 
-    if not args.server:  # the model runs here, not in a server: overlap the imports below
-        warm_up(settings)
-    # Imported here: `ragprep serve` should not pay for the ingest client's imports.
-    from app.ingest.run import IngestOptions, ingest
+    in_process = not args.server and args.engine == "local"
+    if in_process:  # the model runs in this process: its compilation overlaps the imports below
+        head_start(settings)
+    # Imported here: `ragprep serve` should not pay for the ingest client's imports; nor should
+    # a run with --server pay for the services (imported here for the paused collector).
+    with collector_paused():
+        from app.ingest.run import IngestOptions, ingest
+
+        if in_process:
+            import app.services.runtime  # noqa: F401
 
     # One INFO line per HTTP request would drown the per-file lines.
     logging.getLogger("httpx").setLevel(logging.WARNING)

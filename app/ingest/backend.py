@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.config import Settings
-from app.ingest.client import StoredFile
-from app.ingest.store_backend import StoreBackend
+from app.ingest.replies import StoredFile
+
+if TYPE_CHECKING:
+    from app.ingest.store_backend import StoreBackend
 
 
 class Backend(Protocol):

@@ -12,62 +12,17 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import numpy as np
 
+from app.ingest.replies import ApiError, StoredFile, Unreachable
+
 if TYPE_CHECKING:
     from app.ingest.store_backend import StoreBackend
 
+__all__ = ["ApiError", "HttpBackend", "StoredFile", "json_body"]
 
 NDJSON = "application/x-ndjson"
 # Embedding a large file can take minutes before its first NDJSON step arrives on a busy
 # server; connecting, though, should be quick.
 TIMEOUT = httpx.Timeout(30.0, read=900.0)
-# Empty documents are the user's data, not a failure of the run; so are documents the server
-# cannot extract (422: encrypted, no text layer, corrupt, too slow; 413: unpacks too large),
-# skipped with the server's reason.
-SKIP_CODES = {"empty_file": "empty file", "empty_document": "no text to embed"}
-
-
-class ApiError(Exception):
-    """A refusal, from a server (a non-2xx answer, with the fields of its error envelope) or
-    from the in-process services (a domain error, see app/ingest/local.py)."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        code: str | None,
-        *,
-        retry_after: float = 1.0,
-        unusable: bool | None = None,
-    ) -> None:
-        super().__init__(f"HTTP {status}: {message}" if status else message)
-        self.message = message
-        self.status = status
-        self.code = code
-        self.retry_after = retry_after
-        # The document cannot be used (unsupported, unextractable, unpacks too large).
-        self.unusable = unusable
-
-    @property
-    def busy(self) -> bool:
-        """The server's embedding queue was full: the same request succeeds later."""
-        return self.code == "queue_full"
-
-    @property
-    def skip_reason(self) -> str | None:
-        """Why the file is skipped rather than failed, or None when it is a real failure."""
-        if self.code in SKIP_CODES:
-            return SKIP_CODES[self.code or ""]
-        if self.status == 415 or self.code == "unsupported_media_type":
-            return "not a supported document format"
-        if self.unusable or self.status == 422 or self.code == "document_too_large":
-            return self.message
-        return None
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    id: str
-    filename: str
 
 
 def auth_headers() -> dict[str, str]:
@@ -113,10 +68,13 @@ class HttpBackend:
         None when several models are loaded and none was named: only the server knows its
         default then, and `chunked_model` asks it per file.
         """
-        if requested:
-            card = json_body(await self.client.get(f"/v1/models/{requested}"))
-            return str(card["id"])
-        cards = (json_body(await self.client.get("/v1/models")))["data"]
+        try:
+            if requested:
+                card = json_body(await self.client.get(f"/v1/models/{requested}"))
+                return str(card["id"])
+            cards = (json_body(await self.client.get("/v1/models")))["data"]
+        except httpx.TransportError as exc:  # the run's first call: nothing listens there
+            raise Unreachable(str(exc)) from exc
         return str(cards[0]["id"]) if len(cards) == 1 else None
 
     async def chunked_model(self, file_id: str, params: dict[str, Any]) -> str:

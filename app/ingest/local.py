@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.engine.catalog import LoadedModel
 from app.errors import DocumentTooLarge, DomainError, UnprocessableDocument
-from app.ingest.client import ApiError, StoredFile
+from app.ingest.replies import ApiError, StoredFile
 from app.services.container import Services
 from app.services.pipeline import ChunkParams
 

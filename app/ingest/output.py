@@ -10,8 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from app.ingest.client import StoredFile
-from app.ingest.parquet import open_parquet
+from app.ingest.replies import StoredFile
 
 STDOUT = "-"
 
@@ -75,6 +74,8 @@ def open_output(target: str) -> Iterator[Output]:
     if path.is_dir():
         raise IsADirectoryError(f"{target} is a directory")
     if path.suffix.lower() == ".parquet":
+        from app.ingest.parquet import open_parquet  # pyarrow: 0.14 s of imports, for Parquet only
+
         with open_parquet(path) as parquet:
             yield parquet
         return

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio
-import httpx
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from app.config import Settings
-from app.ingest import client as api
+from app.ingest import replies as api
 from app.ingest.backend import Backend, open_backend
 from app.ingest.output import STDOUT, Output, chunk_line, open_output
 from app.ingest.report import FileResult, Progress, Summary, log_summary
@@ -200,7 +199,7 @@ async def _probe(backend: Backend, options: IngestOptions) -> ModelName | None:
     where = backend.where
     try:
         return ModelName(await backend.model_name(options.model))
-    except httpx.TransportError as exc:
+    except api.Unreachable as exc:
         log.error("cannot reach %s: %s", where, exc)
     except api.ApiError as exc:
         log.error("%s refused the run: %s", where, exc)

@@ -29,6 +29,7 @@ from app.services.vector_stores.dense import DenseIndex
 from app.services.vector_stores.indexer import Embedder
 from app.services.vector_stores.queue import IndexQueue
 from app.services.vector_stores.search import Searcher
+from app.startup import settle
 
 
 async def _open_store(settings: Settings, metrics: Metrics, *, shared: bool) -> FileStore:
@@ -100,7 +101,10 @@ async def open_services(settings: Settings, metrics: Metrics) -> AsyncIterator[S
     """Everything a request or an ingest run needs, built in order and torn down in reverse,
     also when a later step fails: the batch workers drain before the database goes away,
     and the storage lock is released last. The web app and `ragprep ingest` both run in it."""
-    warm_up(settings)  # OpenVINO's import and compilation overlap the database steps below
+    # A command's head start (app/startup.py) registers its compilations first; then this
+    # starts any it did not, so OpenVINO's import and compilation overlap the steps below.
+    await anyio.to_thread.run_sync(settle)
+    warm_up(settings)
     async with AsyncExitStack() as stack:
         shared = not is_sqlite(settings.database_url)
         if not shared:
