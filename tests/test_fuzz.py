@@ -88,7 +88,14 @@ def _fuzz(operation: APIOperation[Any, Any, Any, Any], file_id: str) -> None:
     cases = st.one_of([operation.as_strategy(mode) for mode in GenerationMode])
 
     @given(case=cases)
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+    # Derandomized: the same cases on every run, so CI cannot fail on a draw no one can replay
+    # (schemathesis once could not generate a search body on one unseeded draw in ten runs).
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case: Case[Any]) -> None:
         _aim_at_seeded_file(case, file_id)
         case.call_and_validate(headers=AUTH, checks=CHECKS)
