@@ -6,15 +6,15 @@ bench_peers, every path timed on every round, paths interleaved (order alternati
 
 Paths (benchmarks/engine_paths.py): ragprep's engine as the service builds it (BatchEngine over
 OpenVinoEmbedders, budgets 512 and larger); its two OpenVinoEmbedders driven by two plain
-threads (the batcher left out); raw OpenVINO on our own IR with an AsyncInferQueue,
-length-sorted batches of 8/16/32/64 rows or of a token budget, padded to the longest row or to a
+threads (the batcher left out); raw OpenVINO on our own IR with an AsyncInferQueue, length-
+sorted batches of 8/16/32/64 rows or of a token budget, padded to the longest row or to a
 multiple of 8, inputs copied or shared, pooled in the graph or in NumPy, under the THROUGHPUT
-and LATENCY hints; raw OpenVINO on the `convert_model` graph (the issue's path; needs the bench
-extra). Every path includes tokenization, as bench_peers' timings do; tokenization alone
-(llama.cpp per text, HF `tokenizers` batch encode) is timed beside them. Rates count real tokens
-with [CLS]/[SEP] (bench_peers' count; padding never counted); each raw path's padded tokens are
-reported too. --ceiling times only the CPU's bf16 matmul rate on MiniLM's shapes: the most any
-engine could reach here.
+and LATENCY hints, threads pinned to cores or not; raw OpenVINO on the `convert_model` graph
+(the issue's path; needs the bench extra). Every path includes tokenization, as bench_peers'
+timings do; tokenization alone (llama.cpp per text, HF `tokenizers` batch encode) is timed
+beside them. Rates count real tokens with [CLS]/[SEP] (bench_peers' count; padding never
+counted); each raw path's padded tokens are reported too. --ceiling times only the CPU's bf16
+matmul rate on MiniLM's shapes: the most any engine could reach here.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def build_paths(stack: ExitStack, tokenizer: LlamaTokenizer, xml: Path) -> list[
     llama, hf = llama_rows(tokenizer), hf_rows()
     tput, latency = compile_ir(xml, "THROUGHPUT", 2), compile_ir(xml, "LATENCY", 1)
     hidden = compile_ir(xml, "THROUGHPUT", 2, hidden=True)
+    unpinned = compile_ir(xml, "THROUGHPUT", 2, pinned=False)
     paths = [
         Path_("engine (service: BatchEngine, budget 512)", engine_service(stack, tokenizer, 512))
     ]
@@ -91,6 +92,12 @@ def build_paths(stack: ExitStack, tokenizer: LlamaTokenizer, xml: Path) -> list[
     raw("raw LATENCY 1x2, batch 32, 2 jobs", latency, llama, group=fixed(32))
     for budget in (512, 2048):
         raw(f"raw, engine's buckets, budget {budget}", tput, llama, group=budgeted(budget))
+        raw(
+            f"raw, engine's buckets, budget {budget}, unpinned",
+            unpinned,
+            llama,
+            group=budgeted(budget),
+        )
     converted = compile_converted("THROUGHPUT")
     for size in (16, 32):
         options = {"group": fixed(size), "numpy_pool": True}

@@ -68,8 +68,11 @@ def fixed_groups(lengths: Sequence[int], size: int) -> list[list[int]]:
     return [order[i : i + size] for i in range(0, len(order), size)]
 
 
-def compile_ir(xml: Path, hint: str, streams: int, *, hidden: bool = False) -> Any:
-    """Our IR compiled in bf16; `hidden`: cut before the pooling (last hidden state out)."""
+def compile_ir(
+    xml: Path, hint: str, streams: int, *, hidden: bool = False, pinned: bool = True
+) -> Any:
+    """Our IR compiled in bf16; `hidden`: cut before the pooling (last hidden state out);
+    `pinned`: OpenVINO's default of one core per stream thread, or free to migrate."""
     import openvino as ov
 
     core = ov.Core()
@@ -81,6 +84,7 @@ def compile_ir(xml: Path, hint: str, streams: int, *, hidden: bool = False) -> A
     config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "bf16", "PERFORMANCE_HINT": hint}
     if hint == "THROUGHPUT":
         config |= {"NUM_STREAMS": streams, "INFERENCE_NUM_THREADS": os.cpu_count() or 1}
+    config["ENABLE_CPU_PINNING"] = pinned
     return core.compile_model(model, "CPU", config)
 
 
