@@ -187,9 +187,9 @@ class VectorStoreFileBatchRow(Base):
 
 
 class VectorStoreChunkRow(Base):
-    """One searchable chunk: text for BM25 (its store's FTS5 table on SQLite, migration 0006b;
-    the tsvector column on PostgreSQL, 0004v), its vector (little-endian float32) for dense
-    search, and its provenance."""
+    """One searchable chunk: text for BM25 (analysed into in-memory postings per store,
+    app/services/vector_stores/bm25.py), its vector (little-endian float32) for dense search,
+    and its provenance."""
 
     __tablename__ = "vector_store_chunks"
 
@@ -213,4 +213,7 @@ class VectorStoreChunkRow(Base):
             ondelete="CASCADE",
         ),
         Index("ix_vector_store_chunks_store_file", "store_id", "file_id", "chunk_index"),
+        # Ids are never given again (SQLite would reuse the highest once its row is gone): the
+        # in-memory indexes tell chunks apart by id alone (migration 0007m).
+        {"sqlite_autoincrement": True},
     )

@@ -21,7 +21,6 @@ from app.db.tables import DocumentRow, FileRow, VectorStoreFileRow, VectorStoreR
 from app.errors import InvalidRequest, NotFound, PayloadTooLarge
 from app.observability.metrics import Metrics
 from app.services.filenames import clean_filename
-from app.services.vector_stores import lexical_index
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +196,8 @@ class FileStore:
         row = await self.get(session=session, file_id=file_id)
         sha256 = row.sha256
         await end_read(session)
-        # Vector stores holding the file lose its chunks (cascade): their dense indexes reload.
+        # Vector stores holding the file lose its chunks (cascade): their in-memory indexes
+        # (dense and BM25) reload.
         await session.execute(
             update(VectorStoreRow)
             .where(
@@ -207,9 +207,6 @@ class FileStore:
             )
             .values(index_version=VectorStoreRow.index_version + 1)
         )
-        # Their lexical indexes forget the chunks before they go (they need the text to); after
-        # the write above, which holds SQLite's write lock, so no store gains chunks meanwhile.
-        await lexical_index.remove_file_everywhere(session, file_id)
         result = await session.execute(delete(FileRow).where(FileRow.id == file_id))
         # Its extracted document goes with the last file holding that content.
         content_used = exists().where(FileRow.sha256 == sha256)

@@ -27,6 +27,7 @@ from app.services.embedding_cache import EmbeddingCache
 from app.services.files import FileStore
 from app.services.vector_stores.dense import DenseIndex
 from app.services.vector_stores.indexer import Embedder
+from app.services.vector_stores.lexical import LexicalIndex
 from app.services.vector_stores.queue import IndexQueue
 from app.services.vector_stores.search import Searcher
 from app.startup import settle
@@ -92,6 +93,7 @@ def _services(
             cache=cache,
             cl100k=cl100k,
             dense=DenseIndex(settings.vector_index_min_chunks),
+            lexical=LexicalIndex(),
         ),
     )
 

@@ -83,7 +83,7 @@ async def delete_store(
     vector_store_id: str, session: SessionDep, services: ServicesDep
 ) -> VectorStoreDeleted:
     await stores.delete_store(session, vector_store_id)
-    services.searcher.dense.forget(vector_store_id)
+    services.searcher.forget(vector_store_id)
     return VectorStoreDeleted(id=vector_store_id)
 
 

@@ -11,7 +11,7 @@ from app.chunking.strategy import Strategy
 from app.db.session import end_read
 from app.db.tables import VectorStoreFileBatchRow, VectorStoreRow
 from app.engine.catalog import ModelCatalog
-from app.services.vector_stores import batches, lexical_index, stores
+from app.services.vector_stores import batches, stores
 from app.services.vector_stores.queue import IndexQueue
 from app.services.vector_stores.store_files import (
     FileToAdd,
@@ -40,8 +40,6 @@ async def create_store(
     await end_read(session)
     row = stores.create_row(spec, model)
     session.add(row)
-    await session.flush()  # the row's INSERT opens the transaction the index is created in
-    await lexical_index.create(session, row.id)
     await session.commit()
     if ids:
         await add_files(session, row, [FileToAdd(f, None, strategy) for f in ids], catalog=catalog)

@@ -19,15 +19,14 @@ from dataclasses import dataclass, field, replace
 import anyio
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.tables import VectorStoreChunkRow
 from app.services.vector_stores.graph import Graph
+from app.services.vector_stores.rows import Rows, changes, file_mask
 
 log = logging.getLogger(__name__)
 
-_LOAD_SLICE = 500  # ids per IN (...) when loading new rows
 # A store's first graph is built in the background (70 s for 100k chunks, 18 min for 1M on a
 # loaded 2-core machine): searches are exact until it is ready. The first search waits this
 # long for it, so small stores are searched through their graph at once.
@@ -64,13 +63,7 @@ def top_k(
     """Blocking (numpy, run in a thread): per query the best `k` (chunk id, cosine)."""
     if not len(matrix.ids):
         return [[] for _ in queries]
-    mask = None
-    if allowed is not None:
-        wanted = set(allowed)
-        codes = [i for i, f in enumerate(matrix.file_ids) if f in wanted]
-        allowed_codes = np.zeros(len(matrix.file_ids), np.bool_)
-        allowed_codes[codes] = True
-        mask = allowed_codes[matrix.files]  # one lookup per row (np.isin sorts: slower)
+    mask = None if allowed is None else file_mask(matrix.file_ids, matrix.files, allowed)
     selected = len(matrix.ids) if mask is None else int(np.count_nonzero(mask))
     if matrix.graph is None or selected < matrix.min_graph:
         return _exact(matrix, queries, k, mask)
@@ -190,22 +183,7 @@ async def _refresh(
     session: AsyncSession, store_id: str, version: int, old: Matrix, min_graph: int
 ) -> Matrix:
     """Keep the rows still stored, load only the new ones (ids alone say which)."""
-    where = VectorStoreChunkRow.store_id == store_id
-    ids = np.fromiter(
-        await session.scalars(select(VectorStoreChunkRow.id).where(where)), dtype=np.int64
-    )
-    keep = np.isin(old.ids, ids)
-    new_ids = np.setdiff1d(ids, old.ids[keep], assume_unique=True).tolist()
-    columns = (VectorStoreChunkRow.id, VectorStoreChunkRow.file_id, VectorStoreChunkRow.vector)
-    loaded: list[tuple[int, str, bytes]] = []
-    if len(new_ids) == len(ids):  # a first load: one scan, not thousands of IN lists
-        loaded = [tuple(r) for r in await session.execute(select(*columns).where(where))]  # type: ignore[misc]
-    else:
-        for start in range(0, len(new_ids), _LOAD_SLICE):
-            part = new_ids[start : start + _LOAD_SLICE]
-            query = select(*columns).where(VectorStoreChunkRow.id.in_(part))
-            loaded.extend(tuple(r) for r in await session.execute(query))  # type: ignore[misc]
-    await session.commit()
+    keep, loaded = await changes(session, store_id, old.ids, VectorStoreChunkRow.vector)
     merged = await anyio.to_thread.run_sync(_merge, old, keep, loaded, version)
     if old.graph is None:  # a first graph is built in the background (DenseIndex._graphed)
         return replace(merged, min_graph=min_graph)
@@ -241,12 +219,7 @@ def _with_graph(new: Matrix, old: Matrix, keep: npt.NDArray[np.bool_], min_graph
 def _merge(
     old: Matrix, keep: npt.NDArray[np.bool_], loaded: list[tuple[int, str, bytes]], version: int
 ) -> Matrix:
-    file_ids = list(old.file_ids)
-    codes = {f: i for i, f in enumerate(file_ids)}
-    for _, file_id, _ in loaded:
-        if file_id not in codes:
-            codes[file_id] = len(file_ids)
-            file_ids.append(file_id)
+    rows = Rows(old.ids, old.files, old.file_ids).grown(keep, loaded)
     new_vectors = np.frombuffer(b"".join(v for _, _, v in loaded), dtype="<f4")
     if loaded:
         new_vectors = new_vectors.reshape(len(loaded), -1)
@@ -259,10 +232,8 @@ def _merge(
         vectors = old_vectors
     return Matrix(
         version=version,
-        ids=np.concatenate([old.ids[keep], np.array([i for i, _, _ in loaded], np.int64)]),
-        files=np.concatenate(
-            [old.files[keep], np.array([codes[f] for _, f, _ in loaded], np.int32)]
-        ),
-        file_ids=tuple(file_ids),
+        ids=rows.ids,
+        files=rows.files,
+        file_ids=rows.file_ids,
         vectors=np.ascontiguousarray(vectors, dtype=np.float32),
     )

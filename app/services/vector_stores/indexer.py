@@ -23,7 +23,6 @@ from app.services.chunk_store import ChunkStore
 from app.services.embedding_cache import EmbeddingCache
 from app.services.embeddings import tokenize_inputs
 from app.services.pipeline import ChunkParams
-from app.services.vector_stores import lexical_index
 from app.services.vector_stores.store_files import bump_index_versions
 
 STEP = 64  # chunks per embedding call: several full batches, bounded memory
@@ -85,7 +84,6 @@ async def store_index(
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
         return False
-    await lexical_index.remove_file(session, job.store_id, job.file_id)
     await session.execute(
         delete(VectorStoreChunkRow).where(
             VectorStoreChunkRow.store_id == job.store_id,
@@ -110,7 +108,6 @@ async def store_index(
     ]
     try:
         await session.execute(insert(VectorStoreChunkRow), rows)
-        await lexical_index.add_file(session, job.store_id, job.file_id)
         await bump_index_versions(session, [job.store_id])
         await session.commit()
     except IntegrityError:  # the store or file went away meanwhile: nothing half-stored

@@ -1,82 +1,89 @@
-"""BM25 over a store's chunks: SQLite FTS5 (Porter stemmer; the store's own table, see
-lexical_index) or PostgreSQL full-text search (english configuration, ts_rank_cd)."""
+"""Lexical search: each store's BM25 postings (bm25.py) in memory, on SQLite and PostgreSQL
+alike. As for the dense matrices (dense.py), the database is the source of truth: a store's
+postings are brought up to date when its index_version differs from the one loaded, by
+analysing only the chunks added since and dropping those removed, so a search on any replica
+right after indexing ranks the new chunks with the store's new statistics."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.exc import OperationalError
+import anyio
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound
-from app.services.vector_stores.lexical_index import table_name
-
-WORD = re.compile(r"\w+", re.UNICODE)
-MAX_TERMS = 64
-
-# Any term may match (OR): BM25 ranks documents by how many and how rare.
-# The table holds this store's chunks only: its BM25 statistics are the store's.
-SQLITE = """
-SELECT "{table}".rowid, -bm25("{table}") AS score
-FROM "{table}" {join}
-WHERE "{table}" MATCH :match {files}
-ORDER BY bm25("{table}") LIMIT :k
-"""
-SQLITE_JOIN = 'JOIN vector_store_chunks AS c ON c.id = "{table}".rowid'
-POSTGRES = """
-SELECT c.id, ts_rank_cd(c.tsv, q) AS score
-FROM vector_store_chunks AS c, to_tsquery('english', :match) AS q
-WHERE c.tsv @@ q AND c.store_id = :store {files}
-ORDER BY score DESC, c.id LIMIT :k
-"""
+from app.db.tables import VectorStoreChunkRow
+from app.services.vector_stores.bm25 import Postings, merge, query_terms
+from app.services.vector_stores.rows import Rows, changes, file_mask
 
 
-def terms(query: str) -> list[str]:
-    """The query's words, lower case, each once, at most MAX_TERMS."""
-    return list(dict.fromkeys(w.lower() for w in WORD.findall(query)))[:MAX_TERMS]
+@dataclass(frozen=True)
+class Lexicon:
+    """A store's postings at one index_version, with each row's chunk id and file."""
+
+    version: int
+    rows: Rows
+    postings: Postings
+
+    @classmethod
+    def empty(cls) -> Lexicon:
+        return cls(-1, Rows.empty(), Postings.empty())
+
+    def search(self, query: str, k: int, allowed: Sequence[str] | None) -> list[tuple[int, float]]:
+        """Blocking: the best `k` (chunk id, BM25 score) for the query, higher better."""
+        terms = query_terms(query)
+        rows = self.rows
+        if not terms or not len(rows.ids):
+            return []
+        mask = None if allowed is None else file_mask(rows.file_ids, rows.files, allowed)
+        return [(int(rows.ids[row]), score) for row, score in self.postings.top(terms, k, mask)]
 
 
-def match_expression(words: Sequence[str], dialect: str) -> str:
-    if dialect == "postgresql":
-        # Quoted lexemes: words stay words, never tsquery operators.
-        return " | ".join("'" + w.replace("'", "''") + "'" for w in words)
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+class LexicalIndex:
+    """The postings of the stores searched in this process, each refreshed on a version change."""
+
+    def __init__(self) -> None:
+        self._lexicons: dict[str, Lexicon] = {}
+        self._locks: dict[str, anyio.Lock] = {}
+
+    def forget(self, store_id: str) -> None:
+        self._lexicons.pop(store_id, None)
+
+    async def lexicon(self, session: AsyncSession, store_id: str, version: int) -> Lexicon:
+        lock = self._locks.setdefault(store_id, anyio.Lock())
+        async with lock:
+            current = self._lexicons.get(store_id, Lexicon.empty())
+            if current.version != version:
+                current = await _refresh(session, store_id, version, current)
+                self._lexicons[store_id] = current
+            return current
+
+    async def bm25(
+        self,
+        session: AsyncSession,
+        store_id: str,
+        version: int,
+        query: str,
+        k: int,
+        allowed: Sequence[str] | None,
+    ) -> list[tuple[int, float]]:
+        """The store's best `k` (chunk id, BM25 score) for the query, higher better."""
+        if allowed is not None and not allowed:
+            return []
+        lexicon = await self.lexicon(session, store_id, version)
+        return await anyio.to_thread.run_sync(lexicon.search, query, k, allowed)
 
 
-async def bm25(
-    session: AsyncSession,
-    store_id: str,
-    query: str,
-    k: int,
-    allowed: Sequence[str] | None,
-) -> list[tuple[int, float]]:
-    """The best `k` (chunk id, BM25 score) of the store for the query, higher better."""
-    words = terms(query)
-    if not words or (allowed is not None and not allowed):
-        return []
-    dialect = session.get_bind().dialect.name
-    files = "AND c.file_id IN :files" if allowed is not None else ""
-    if dialect == "postgresql":
-        statement = text(POSTGRES.format(files=files))
-    else:
-        table = table_name(store_id)
-        join = SQLITE_JOIN.format(table=table) if allowed is not None else ""
-        statement = text(SQLITE.format(table=table, join=join, files=files))
-    params: dict[str, object] = {
-        "match": match_expression(words, dialect),
-        "store": store_id,
-        "k": k,
-    }
-    if allowed is not None:
-        statement = statement.bindparams(bindparam("files", expanding=True))
-        params["files"] = list(allowed)
-    try:
-        rows = await session.execute(statement, params)
-    except OperationalError as exc:
-        # The store was deleted (its table dropped) since the search found it.
-        if dialect == "sqlite" and "no such table" in str(exc.orig):
-            raise NotFound(f"No such vector store: '{store_id}'", subject="store") from exc
-        raise
-    return [(int(chunk_id), float(score)) for chunk_id, score in rows]
+async def _refresh(session: AsyncSession, store_id: str, version: int, old: Lexicon) -> Lexicon:
+    """Keep the rows still stored, analyse only the new ones."""
+    keep, loaded = await changes(session, store_id, old.rows.ids, VectorStoreChunkRow.text)
+    return await anyio.to_thread.run_sync(_merge, old, keep, loaded, version)
+
+
+def _merge(
+    old: Lexicon, keep: npt.NDArray[np.bool_], loaded: list[tuple[int, str, str]], version: int
+) -> Lexicon:
+    texts = [text for _, _, text in loaded]
+    return Lexicon(version, old.rows.grown(keep, loaded), merge(old.postings, keep, texts))

@@ -21,7 +21,7 @@ from app.services.embedding_cache import EmbeddingCache
 from app.services.embeddings import tokenize_inputs
 from app.services.vector_stores.dense import DenseIndex, top_k
 from app.services.vector_stores.filters import Rule, matches
-from app.services.vector_stores.lexical import bm25
+from app.services.vector_stores.lexical import LexicalIndex
 
 CANDIDATES = 100  # depth of each ranking fused
 # Default hybrid weights. Measured (benchmarks/bench_retrieval.py, README "Retrieval quality")
@@ -86,6 +86,12 @@ class Searcher:
     cache: EmbeddingCache
     cl100k: Tokenizer
     dense: DenseIndex
+    lexical: LexicalIndex
+
+    def forget(self, store_id: str) -> None:
+        """A deleted store's indexes leave memory."""
+        self.dense.forget(store_id)
+        self.lexical.forget(store_id)
 
     async def search(
         self, session: AsyncSession, store: VectorStoreRow, request: SearchQuery
@@ -106,7 +112,9 @@ class Searcher:
                 per_query.append((weights.dense, ranking))
         if weights.text > 0:
             for per_query, query in zip(rankings, queries, strict=True):
-                ranking = await bm25(session, store.id, query, CANDIDATES, allowed)
+                ranking = await self.lexical.bm25(
+                    session, store.id, store.index_version, query, CANDIDATES, allowed
+                )
                 # BM25 is unbounded: s / (1 + s) keeps its order within 0..1.
                 per_query.append((weights.text, [(i, s / (1 + s)) for i, s in ranking]))
         scored = [hit for hit in _best_of(rankings) if hit[1] >= request.score_threshold]

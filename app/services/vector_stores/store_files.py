@@ -15,7 +15,6 @@ from app.db.session import end_read
 from app.db.tables import FileRow, VectorStoreChunkRow, VectorStoreFileRow, VectorStoreRow
 from app.engine.catalog import ModelCatalog
 from app.errors import NotFound
-from app.services.vector_stores import lexical_index
 from app.services.vector_stores.pages import Cursors, Order, Page, fetch_page, missing_cursor
 from app.services.vector_stores.types import Attributes, FileStatus
 
@@ -133,7 +132,6 @@ async def remove_file(session: AsyncSession, store_id: str, file_id: str) -> Non
     """The file leaves the store with its chunks (cascade); the file itself stays in /v1/files."""
     await get_file(session, store_id, file_id)
     await end_read(session)
-    await lexical_index.remove_file(session, store_id, file_id)
     result = await session.execute(
         delete(VectorStoreFileRow).where(
             VectorStoreFileRow.store_id == store_id, VectorStoreFileRow.file_id == file_id

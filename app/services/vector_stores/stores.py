@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.session import end_read
 from app.db.tables import VectorStoreFileRow, VectorStoreRow
 from app.errors import NotFound
-from app.services.vector_stores import lexical_index
 from app.services.vector_stores.pages import Cursors, Order, Page, fetch_page, missing_cursor
 from app.services.vector_stores.types import (
     FileCounts,
@@ -99,7 +98,6 @@ async def delete_store(session: AsyncSession, store_id: str) -> None:
     await get_store(session, store_id)
     await end_read(session)
     result = await session.execute(delete(VectorStoreRow).where(VectorStoreRow.id == store_id))
-    await lexical_index.drop(session, store_id)
     await session.commit()
     if result.rowcount == 0:  # type: ignore[attr-defined]  # a concurrent delete won
         raise NotFound(f"No such vector store: '{store_id}'", subject="store")
