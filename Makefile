@@ -42,9 +42,10 @@ ocr-deps:
 # migrations): a throwaway cluster started and removed by .ci/with-postgres.sh.
 PG_TESTS := tests/db tests/test_replicas.py tests/api/test_files.py tests/api/test_chunks.py \
 	tests/api/test_embedding_cache.py tests/api/test_file_embeddings.py \
-	tests/api/test_vector_stores.py tests/api/test_vector_search.py \
-	tests/api/test_vector_search_lexical.py tests/services/test_lexical.py \
-	tests/services/test_vector_store_queue.py tests/api/test_hostile_documents.py
+	tests/api/test_vector_stores.py tests/api/test_vector_store_lifecycle.py \
+	tests/api/test_vector_search.py tests/api/test_vector_search_lexical.py \
+	tests/services/test_lexical.py tests/services/test_vector_store_queue.py \
+	tests/api/test_hostile_documents.py
 
 test: model sysdeps
 	$(BIN)/python -m pytest

@@ -4,14 +4,18 @@ stop interrupted resumes at the next start."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import anyio
+import pytest
 from sqlalchemy import select
 
 from app.config import Settings
 from app.db.migrate import upgrade_to_head
 from app.db.session import create_engine, create_session_factory
 from app.db.tables import FileRow, VectorStoreFileRow, VectorStoreRow
+from app.services import runtime
+from app.services.vector_stores.indexer import Job
 from app.services.vector_stores.queue import IndexQueue
 from tests.api.test_operations import Samples, scrape, value
 from tests.api.vector_store_helpers import create_store, wait_indexed
@@ -147,6 +151,71 @@ async def test_indexing_reuses_stored_chunks_and_cached_vectors(
         assert moved(before, after, "hit") == len(vectors) and moved(before, after, "miss") == 0
         content = await client.get(f"/v1/vector_stores/{store['id']}/files/{file_id}/content")
         assert [part["text"] for part in content.json()["data"]] == list(vectors)
+
+
+@dataclass
+class Overlap:
+    """Jobs inside the real queue's job execution at once: now, and the most seen. The first
+    job waits (at most `hold` seconds) for a second to start beside it, so that two workers
+    overlap for sure, and a second one that should not run has time to show itself."""
+
+    hold: float
+    now: int = 0
+    peak: int = 0
+    held: bool = False
+    together: anyio.Event = field(default_factory=anyio.Event)
+
+
+def counting_queue(overlap: Overlap) -> type[IndexQueue]:
+    """The real IndexQueue, its job execution counted by `overlap`."""
+
+    class CountingQueue(IndexQueue):
+        async def _run(self, job: Job) -> None:
+            overlap.now += 1
+            overlap.peak = max(overlap.peak, overlap.now)
+            if overlap.now > 1:
+                overlap.together.set()
+            try:
+                if not overlap.held:
+                    overlap.held = True
+                    with anyio.move_on_after(overlap.hold):
+                        await overlap.together.wait()
+                await super()._run(job)
+            finally:
+                overlap.now -= 1
+
+    return CountingQueue
+
+
+# With 1 worker the first job waits 3 s for a second that must never start; with 2 it waits
+# only until the second starts (30 s at most, on a loaded machine).
+@pytest.mark.parametrize(("workers", "hold"), [(1, 3.0), (2, 30.0)])
+async def test_index_workers_bound_the_files_indexed_at_once(
+    settings: Settings,
+    run_app: AppRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+    hold: float,
+) -> None:
+    overlap = Overlap(hold=hold)
+    monkeypatch.setattr(runtime, "IndexQueue", counting_queue(overlap))
+    settings = settings.model_copy(update={"index_workers": workers})
+    gpl = (DATA / "docs" / "gpl-3.txt").read_bytes()
+    async with run_app(settings) as client:
+        ids = []
+        for n in range(4):  # distinct bytes: each file chunked and embedded, none reused
+            upload = await client.post(
+                "/v1/files", files={"file": (f"g{n}.txt", gpl + bytes([65 + n]))}
+            )
+            ids.append(upload.json()["id"])
+        store = await create_store(client)
+        batch = await client.post(
+            f"/v1/vector_stores/{store['id']}/file_batches", json={"file_ids": ids}
+        )
+        assert batch.status_code == 200, batch.text
+        done = await wait_indexed(client, store["id"])
+    assert done["file_counts"]["completed"] == 4
+    assert overlap.peak == workers
 
 
 def moved(before: Samples, after: Samples, result: str) -> float:

@@ -95,6 +95,7 @@ async def delete_store(
 async def search_store(
     request: SearchRequest, store: VectorStoreDep, session: SessionDep, services: ServicesDep
 ) -> SearchPage:
+    stores.require_unexpired(store)
     query = search_query_of(request)
     hits = await services.searcher.search(session, store, query)
     await stores.touch(session, store)

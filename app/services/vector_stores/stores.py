@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import end_read
 from app.db.tables import VectorStoreFileRow, VectorStoreRow
-from app.errors import NotFound
+from app.errors import InvalidRequest, NotFound
 from app.services.vector_stores.pages import Cursors, Order, Page, fetch_page, missing_cursor
 from app.services.vector_stores.types import (
     FileCounts,
@@ -128,15 +128,33 @@ async def counts(
     return found
 
 
+def expiry(row: VectorStoreRow) -> int | None:
+    """When the store expires (`days` after its last activity); None without a policy."""
+    if row.expires_after_days is None:
+        return None
+    return row.last_active_at + row.expires_after_days * DAY
+
+
+def is_expired(row: VectorStoreRow) -> bool:
+    expires_at = expiry(row)
+    return expires_at is not None and expires_at <= time.time()
+
+
+def require_unexpired(row: VectorStoreRow) -> None:
+    """An expired store is no longer available for use, as OpenAI's: searching it is refused
+    (and so does not make it active again)."""
+    if is_expired(row):
+        raise InvalidRequest(
+            f"Vector store '{row.id}' has expired", subject="store", code="vector_store_expired"
+        )
+
+
 def summary(row: VectorStoreRow, tally: FileCounts, usage: int) -> StoreSummary:
     """The store with its counts, usage, status and expiry time."""
-    expires_at = None
-    if row.expires_after_days is not None:
-        expires_at = row.last_active_at + row.expires_after_days * DAY
     status: StoreStatus = "in_progress" if tally.in_progress else "completed"
-    if expires_at is not None and expires_at <= time.time():
+    if is_expired(row):
         status = "expired"
-    return StoreSummary(row, tally, usage, status, expires_at)
+    return StoreSummary(row, tally, usage, status, expiry(row))
 
 
 async def summary_of(session: AsyncSession, row: VectorStoreRow) -> StoreSummary:
