@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import Stemmer
 
+from app.services.vector_stores import bm25
 from app.services.vector_stores.bm25 import K1, B, Postings, merge, query_terms
 
 TEXTS = [
@@ -90,7 +91,11 @@ def test_unknown_and_later_terms_find_nothing() -> None:
     assert old.top(["never-seen"], 10, None) == []
 
 
-def test_postings_kept_up_to_date_rank_as_if_built_at_once() -> None:
+@pytest.mark.parametrize("texts_at_once", [4096, 2])
+def test_postings_kept_up_to_date_rank_as_if_built_at_once(
+    texts_at_once: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bm25, "_SLICE", texts_at_once)  # analysed in one piece, or in several
     rng = np.random.default_rng(7)
     alive: list[str] = []
     postings = Postings.empty()
