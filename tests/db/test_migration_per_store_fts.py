@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from alembic import command
+from alembic.config import Config
 
 from app.db.migrate import alembic_config, upgrade_to_head
 
@@ -61,12 +62,18 @@ def _full_text_indexes(db: Path) -> set[str]:
         return {name for (name,) in connection.execute(query)}
 
 
-def test_chunks_indexed_before_move_to_their_stores_own_index_and_back(tmp_path: Path) -> None:
+def _filled_at_0005h(tmp_path: Path) -> tuple[Path, str, Config]:
+    """A database migrated to 0005h (one FTS5 table over every store) holding CHUNKS."""
     db = tmp_path / "ragprep.db"
     url = f"sqlite+aiosqlite:///{db}"
     config = alembic_config(url)
     command.upgrade(config, "0005h")
     _fill(db)
+    return db, url, config
+
+
+def test_chunks_indexed_before_move_to_their_stores_own_index_and_back(tmp_path: Path) -> None:
+    db, _, config = _filled_at_0005h(tmp_path)
     assert set(_matches(db, "vector_store_chunks_fts", "flows")) == {CHUNKS[0][2], CHUNKS[2][2]}
 
     command.upgrade(config, "0006b")
@@ -86,11 +93,7 @@ def _tables(db: Path) -> set[str]:
 
 
 def test_bm25_in_memory_drops_the_per_store_tables_and_back(tmp_path: Path) -> None:
-    db = tmp_path / "ragprep.db"
-    url = f"sqlite+aiosqlite:///{db}"
-    config = alembic_config(url)
-    command.upgrade(config, "0005h")
-    _fill(db)
+    db, url, config = _filled_at_0005h(tmp_path)
     command.upgrade(config, "0006b")
     before = _tables(db)
     assert any(name.startswith("vector_store_fts_vs_a_") for name in before)  # FTS5's shadows
