@@ -76,6 +76,7 @@ class ChunkStore:
         # Checked before the lookup: an unchecked size (say 10**30) would overflow SQLite's INTEGER.
         capacity = checked_sizes(params.model.tokenizer, params.capacity, params.overlap)
         key = _Key(file_id, params.model.identity, params.tokenizer, capacity, params.overlap)
+        ticket = self._flights.ticket()
         stored = await self._servable(session, key)
         if stored is not None:
             return ChunkSet(file=file, capacity=capacity, chunks=stored)
@@ -84,6 +85,7 @@ class ChunkStore:
                 key,
                 lambda: self._compute(session, file, params, key),
                 lookup=lambda: self._servable(session, key),
+                since=ticket,
             )
         except DomainError as exc:
             # Its own copy: one computation's error reaches every request that waited on it.

@@ -66,6 +66,7 @@ class DocumentStore:
 
     async def get(self, *, session: AsyncSession, file: FileRef) -> Document:
         """The file's Document; raises the extractor's 4xx for files it cannot extract."""
+        ticket = self._flights.ticket()
         stored = await self._stored(session, file)
         if stored is not None:
             return stored
@@ -74,6 +75,7 @@ class DocumentStore:
             file.document_key,
             lambda: self._extract(session, file),
             lookup=lambda: self._stored(session, file),
+            since=ticket,
         )
 
     async def _stored(self, session: AsyncSession, file: FileRef) -> Document | None:

@@ -97,3 +97,80 @@ async def test_a_cancelled_leader_hands_the_work_to_a_waiter() -> None:
         await anyio.sleep(0.01)
         leader.cancel()
     assert follower == [2]
+
+
+class _Store:
+    """A stored result and a count of look-ups, as the document and chunk stores have."""
+
+    def __init__(self) -> None:
+        self.value: int | None = None
+        self.looks = 0
+
+    async def look(self) -> int | None:
+        self.looks += 1
+        return self.value
+
+    async def work(self) -> int:
+        self.value = 7
+        return 7
+
+
+async def test_the_look_is_not_repeated_when_no_flight_ended_since_the_ticket() -> None:
+    flights: SingleFlight[int] = SingleFlight()
+    store = _Store()
+    ticket = flights.ticket()
+    assert await store.look() is None
+    assert await flights.run("key", store.work, lookup=store.look, since=ticket) == 7
+    assert store.looks == 1  # the caller's own, not repeated
+
+
+async def test_the_look_is_repeated_when_a_flight_for_the_key_ended_after_the_ticket() -> None:
+    flights: SingleFlight[int] = SingleFlight()
+    store = _Store()
+    ticket = flights.ticket()
+    assert await store.look() is None  # missed: the other caller's flight has not ended yet
+    await flights.run("key", store.work)  # ...and now it has, storing its result
+    runs = 0
+
+    async def work() -> int:
+        nonlocal runs
+        runs += 1
+        return 8
+
+    assert await flights.run("key", work, lookup=store.look, since=ticket) == 7
+    assert runs == 0 and store.looks == 2
+
+
+async def test_another_keys_flight_does_not_repeat_the_look() -> None:
+    flights: SingleFlight[int] = SingleFlight()
+    store = _Store()
+    ticket = flights.ticket()
+    await flights.run("other", store.work)
+    store.value = None
+    assert await flights.run("key", store.work, lookup=store.look, since=ticket) == 7
+    assert store.looks == 0
+
+
+async def test_a_forgotten_key_repeats_the_look() -> None:
+    flights: SingleFlight[int] = SingleFlight(remembered=1)
+    store = _Store()
+    ticket = flights.ticket()
+    await flights.run("key", store.work)
+    await flights.run("other", store.work)  # pushes "key" out of what is remembered
+    assert await flights.run("key", store.work, lookup=store.look, since=ticket) == 7
+    assert store.looks == 1
+
+
+async def test_a_cancelled_flight_counts_as_ended() -> None:
+    flights: SingleFlight[int] = SingleFlight()
+    store = _Store()
+    ticket = flights.ticket()
+
+    async def stored_then_cancelled() -> int:
+        store.value = 7  # it stored its result, then its client went away
+        raise anyio.get_cancelled_exc_class()
+
+    with pytest.raises(anyio.get_cancelled_exc_class()):
+        await flights.run("key", stored_then_cancelled)
+    assert await flights.run("key", store.work, lookup=store.look, since=ticket) == 7
+    assert store.looks == 1
