@@ -6,7 +6,6 @@ engine that calls this writes the rows the local engine writes.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 
 from app.chunking.splitter import Chunk, checked_sizes, has_text
@@ -15,6 +14,7 @@ from app.engine.catalog import LoadedModel, ModelCatalog, load_one
 from app.engine.tiktoken_tokenizer import TiktokenTokenizer
 from app.errors import DocumentTooLarge, DomainError, UnprocessableDocument, UnsupportedMedia
 from app.extract import extract
+from app.ingest.output import json_line
 from app.services.documents import extract_limits
 from app.services.filenames import clean_filename
 from app.services.pipeline import (
@@ -103,7 +103,7 @@ class FileEmbedder:
                     "model": model.name,
                     "embedding": vector.astype("<f4").tolist(),
                 }
-                result.lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+                result.lines.append(json_line(record))
                 result.tokens += chunk.tokens
         return result
 
