@@ -83,6 +83,7 @@ bench: model bench-deps
 	$(BIN)/python -m benchmarks.bench_long_runs
 	$(BIN)/python -m benchmarks.bench_extract
 	$(BIN)/python -m benchmarks.bench_ingest
+	$(BIN)/python -m benchmarks.bench_ingest --files 3000 --piece-bytes 1400  # issue 20's short files
 	$(BIN)/python -m benchmarks.soak
 
 clean:
