@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,7 +35,12 @@ async def end_read(session: AsyncSession) -> None:
 
 
 def create_engine(database_url: str) -> AsyncEngine:
-    engine = create_async_engine(database_url)
+    options: dict[str, Any] = {}
+    if make_url(database_url).get_driver_name() == "aiosqlite":
+        from app.db.sqlite_driver import OneTripDbapi
+
+        options["module"] = OneTripDbapi()  # one thread hop per statement, not four
+    engine = create_async_engine(database_url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
