@@ -4,7 +4,8 @@ aiosqlite runs each call on its connection's own thread, and SQLAlchemy's adapte
 such calls per statement: open a cursor, execute, fetch the rows, close the cursor. Each is a
 queue hand-off, a wake-up of the event loop and a future: about 60 us of the event loop's CPU,
 so most of a simple query's cost. Here a statement's four steps run as one call on that
-thread. Everything else (transactions, errors, the pool) is SQLAlchemy's own aiosqlite dialect,
+thread, and COMMIT or ROLLBACK outside a transaction, which sqlite3 would skip anyway, make no
+trip at all. Everything else (transactions, errors, the pool) is SQLAlchemy's own aiosqlite dialect,
 given this DBAPI module through `create_async_engine(..., module=...)`.
 """
 
@@ -84,6 +85,24 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = _OneTripCursor
+
+    def commit(self) -> None:
+        if self._in_transaction():
+            super().commit()
+
+    def rollback(self) -> None:
+        if self._in_transaction():
+            super().rollback()
+
+    def _in_transaction(self) -> bool:
+        """sqlite3 opens a transaction only before a write, and skips COMMIT and ROLLBACK
+        outside one; asking first saves the trip to the thread for them: twice for every
+        read-only session (its end, and the pool's reset of the connection) and once for
+        every other. A plain flag read, safe from this thread while no statement runs."""
+        try:
+            return bool(self._connection._conn.in_transaction)
+        except (ValueError, sqlite3.Error):  # closed: SQLAlchemy's own handling says so
+            return True
 
 
 class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):

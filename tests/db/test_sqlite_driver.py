@@ -116,3 +116,34 @@ async def test_a_statement_is_one_trip_where_sqlalchemys_driver_takes_four(
         assert counts == [1, 4]
     finally:
         await stock.dispose()
+
+
+async def test_commit_and_rollback_make_a_trip_only_inside_a_transaction(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
+    sessions = create_session_factory(engine)
+    async with sessions() as session:
+        await session.get(_Note, 1)  # opens the connection
+    trips.clear()
+    async with sessions() as session:
+        await session.get(_Note, 1)
+        await session.commit()
+    assert trips == ["_run"]  # a read opens no sqlite3 transaction: nothing to end
+    trips.clear()
+    async with sessions() as session:
+        session.add(_Note(title="paris"))
+        await session.commit()
+    assert trips == ["_run", "commit"]  # not followed by the pool's reset rollback
+
+
+async def test_a_session_closed_inside_a_transaction_still_rolls_back(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
+    sessions = create_session_factory(engine)
+    async with sessions() as session:
+        session.add(_Note(title="paris"))
+        await session.flush()
+        trips.clear()
+    assert trips == ["rollback"]
+    async with sessions() as session:
+        assert (await session.scalars(select(_Note))).all() == []
