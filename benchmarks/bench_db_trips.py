@@ -1,6 +1,7 @@
 """What one database query costs the event loop: ragprep's SQLite driver (one trip to
-aiosqlite's thread per statement, app/db/sqlite_driver.py) against SQLAlchemy's own aiosqlite
-driver (four), on one database file, in one process.
+aiosqlite's thread per statement, none for a COMMIT or ROLLBACK outside a transaction;
+app/db/sqlite_driver.py) against SQLAlchemy's own aiosqlite driver (four per statement, two per
+session), on one database file, in one process.
 
     python -m benchmarks.bench_db_trips [--queries 2000] [--rounds 5] [--files 1000]
 
@@ -69,7 +70,7 @@ async def fill(engine: AsyncEngine, files: int) -> None:
 
 
 async def measure(url: str, args: argparse.Namespace) -> dict[tuple[str, str], list[float]]:
-    engines = {"ragprep (one trip)": create_engine(url), "SQLAlchemy's": create_async_engine(url)}
+    engines = {"ragprep's": create_engine(url), "SQLAlchemy's": create_async_engine(url)}
     await fill(engines["SQLAlchemy's"], args.files)
     timings: dict[tuple[str, str], list[float]] = {}
     try:
@@ -100,7 +101,7 @@ def report(timings: dict[tuple[str, str], list[float]], queries: int) -> None:
     print("| --- | --- | ---: | ---: | ---: |")
     for name in names:
         base = ms("SQLAlchemy's", "cpu", name)
-        for engine in ("ragprep (one trip)", "SQLAlchemy's"):
+        for engine in ("ragprep's", "SQLAlchemy's"):
             cpu, wall = ms(engine, "cpu", name), ms(engine, "wall", name)
             print(f"| {name} | {engine} | {cpu:.3f} ms | {wall:.3f} ms | {cpu / base:.2f}x |")
 
