@@ -65,9 +65,11 @@ class Result:
 def write_folder(folder: Path, files: int, max_bytes: int, piece_bytes: int = 0) -> int:
     """The documents (or their pieces) as files; numbered names keep them distinct and their
     suffix."""
-    corpus = [(n, t) for n, t in load_corpus(megabytes=1e9) if len(t.encode()) <= max_bytes]
+    documents = load_corpus(megabytes=1e9)
     if piece_bytes:
-        corpus = pieces(load_corpus(megabytes=1e9), piece_bytes)
+        corpus = pieces(documents, piece_bytes)
+    else:
+        corpus = [(n, t) for n, t in documents if len(t.encode()) <= max_bytes]
     if len(corpus) < files:
         raise SystemExit(f"only {len(corpus)} documents of that size; ask for fewer")
     for index, (name, text) in enumerate(corpus[:files]):

@@ -18,6 +18,7 @@ contract for a served engine is >= 0.9999.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import time
@@ -31,7 +32,6 @@ import numpy.typing as npt
 from app.engine.llama import LlamaTokenizer
 from app.engine.openvino import buckets, pad
 from app.registry import openvino_ir
-from app.registry.convert import load_config, pooling_mode
 from app.registry.prepare import packaged_default_weights, prepare_default
 from app.registry.weight_type import load_reference, worst_cosine
 from benchmarks.bench_embeddings import machine_line
@@ -67,16 +67,9 @@ class _Int8Graph(openvino_ir._Graph):
 
 
 def int8_model(group: int) -> Any:
-    """As openvino_ir.build_model builds the default model, with int8 linear weights."""
-    src = packaged_default_weights()
-    config = load_config(src)
-    graph = _Int8Graph(
-        openvino_ir._read_weights(src),
-        heads=int(config["num_attention_heads"]),
-        eps=float(config.get("layer_norm_eps", 1e-12)),
-        group=group,
-    )
-    return graph.model(int(config["num_hidden_layers"]), pooling_mode(src))
+    """The default model as openvino_ir.build_model builds it, with int8 linear weights."""
+    graph_type = functools.partial(_Int8Graph, group=group)
+    return openvino_ir.build_model(packaged_default_weights(), graph_type)
 
 
 @dataclass

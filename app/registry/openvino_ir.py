@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,8 +48,9 @@ def build_ir(*, src: Path, dst: Path) -> Path:
     return dst
 
 
-def build_model(src: Path) -> ov.Model:
-    """The pooled-embedding graph of the BERT folder `src` (ConversionError if unsupported)."""
+def build_model(src: Path, graph_type: Callable[..., _Graph] | None = None) -> ov.Model:
+    """The pooled-embedding graph of the BERT folder `src` (ConversionError if unsupported).
+    `graph_type` builds the nodes instead of `_Graph` (benchmarks/bench_int8.py's int8 weights)."""
     config = load_config(src)
     pooling = pooling_mode(src)
     if pooling not in ("mean", "cls"):
@@ -62,7 +64,7 @@ def build_model(src: Path) -> ov.Model:
     if config.get("hidden_act", "gelu") != "gelu":
         raise ConversionError(f"only hidden_act gelu is supported: {src / 'config.json'}")
     eps = float(config.get("layer_norm_eps", 1e-12))
-    graph = _Graph(weights, heads=heads, eps=eps)
+    graph = (graph_type or _Graph)(weights, heads=heads, eps=eps)
     try:
         return graph.model(layers, pooling)
     except KeyError as exc:

@@ -73,8 +73,9 @@ class SingleFlight(Generic[T]):
         flight = _Flight[T]()
         self._flights[key] = flight
         try:
-            look = lookup is not None and (since is None or self._ended_since(key, since))
-            found = await lookup() if look and lookup is not None else None
+            found = None
+            if lookup is not None and (since is None or self._ended_since(key, since)):
+                found = await lookup()
             flight.value = found if found is not None else await work()
             flight.finished = True
             return flight.value
