@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from app.engine.llama import LlamaTokenizer
+from app.engine.openvino_runtime import openvino_module
 from app.registry.prepare import prepare_default
 from benchmarks.bench_embeddings import machine_line
 from benchmarks.bench_peers import normalized, workloads
@@ -113,8 +114,8 @@ FLOP_PER_TOKEN = 2 * 6 * (4 * 384 * 384 + 2 * 384 * 1536)
 def matmul_ceiling(rounds: int, rows: int = 2048) -> None:
     """The CPU's bf16 rate on MiniLM's feed-forward matmuls alone (6 layers, `rows` tokens per
     request, 2 streams x 1 thread, 2 async requests): the most any MiniLM engine could reach."""
-    import openvino as ov
-    import openvino.opset13 as ops
+    ov = openvino_module()
+    ops = ov.opset13
 
     rng = np.random.default_rng(0)
     x = ops.parameter([-1, 384], ov.Type.f32, name="x")

@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from app.engine.llama import LlamaTokenizer
 from app.engine.openvino import buckets, pad
+from app.engine.openvino_runtime import openvino_module
 from app.registry import openvino_ir
 from app.registry.prepare import packaged_default_weights, prepare_default
 from app.registry.weight_type import load_reference, worst_cosine
@@ -47,7 +48,7 @@ class _Int8Graph(openvino_ir._Graph):
         self.group = group
 
     def dense(self, x: Any, prefix: str) -> Any:
-        import openvino as ov
+        ov = openvino_module()
 
         ops = self.ops
         weight = self.w[f"{prefix}.weight"]  # [out, in]
@@ -81,7 +82,7 @@ class Path_:
 
 
 def compiled_request(model: Any, dynamic_group: int) -> Any:
-    import openvino as ov
+    ov = openvino_module()
 
     config = {
         "INFERENCE_PRECISION_HINT": "bf16",

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from app.engine.llama import LlamaTokenizer
 from app.engine.openvino import OpenVinoModel, buckets, pad
+from app.engine.openvino_runtime import openvino_module
 from app.registry.prepare import prepare_default
 from benchmarks.bench_embeddings import machine_line
 from benchmarks.corpus import rag_chunks
@@ -52,7 +53,7 @@ def threads_layout(model: OpenVinoModel, workers: int) -> Callable[[list[Batch]]
 
 
 def async_layout(model: OpenVinoModel, jobs: int) -> Callable[[list[Batch]], None]:
-    import openvino as ov
+    ov = openvino_module()
 
     queue = ov.AsyncInferQueue(model.compiled, jobs)
 

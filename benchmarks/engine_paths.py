@@ -22,6 +22,7 @@ from app.config import Settings
 from app.engine.catalog import load_catalog
 from app.engine.llama import LlamaTokenizer
 from app.engine.openvino import OpenVinoEmbedder, OpenVinoModel, buckets
+from app.engine.openvino_runtime import openvino_module
 from app.registry.prepare import packaged_default_weights
 from benchmarks.live import MODELS
 
@@ -73,7 +74,7 @@ def compile_ir(
 ) -> Any:
     """Our IR compiled in bf16; `hidden`: cut before the pooling (last hidden state out);
     `pinned`: OpenVINO's default of one core per stream thread, or free to migrate."""
-    import openvino as ov
+    ov = openvino_module()
 
     core = ov.Core()
     model = core.read_model(str(xml))
@@ -91,7 +92,7 @@ def compile_ir(
 def compile_converted(hint: str) -> Any:
     """The HF model through `openvino.convert_model` (the issue's raw path; torch, bench extra),
     compiled as compile_ir compiles ours: its output is the last hidden state."""
-    import openvino as ov
+    ov = openvino_module()
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -117,7 +118,7 @@ def raw_openvino(
     share: bool = False,
     numpy_pool: bool = False,
 ) -> Embed:
-    import openvino as ov
+    ov = openvino_module()
 
     queue = ov.AsyncInferQueue(compiled, jobs)
     segments = any("token_type_ids" in port.get_names() for port in compiled.inputs)

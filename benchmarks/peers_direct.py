@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.engine.openvino_runtime import openvino_module
 from app.registry.prepare import packaged_default_weights
 
 Matrix = npt.NDArray[np.float32]
@@ -54,7 +55,7 @@ def _sorted_batches(tokenizer: Any, run: Callable[[dict[str, Any]], Matrix]) -> 
 
 def openvino_direct() -> Embed:
     """`openvino.convert_model` on the HF model, compiled with OpenVINO's defaults."""
-    import openvino as ov
+    ov = openvino_module()
     import torch
 
     tokenizer, model = _hf()

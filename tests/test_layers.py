@@ -3,12 +3,26 @@ no web framework below app/api, services on domain types, schemas apart from the
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def loggers_kept() -> Iterator[None]:
+    """lint_imports configures its logging with dictConfig, which disables every logger that
+    exists already: the app's, for the rest of the session, and the caplog of any later test
+    would see nothing from them."""
+    loggers = logging.root.manager.loggerDict.values()
+    states = {log: log.disabled for log in loggers if isinstance(log, logging.Logger)}
+    yield
+    for log, disabled in states.items():
+        log.disabled = disabled
 
 
 def test_the_layering_contracts_hold(monkeypatch: pytest.MonkeyPatch) -> None:

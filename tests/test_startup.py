@@ -17,7 +17,7 @@ from app.startup import collector_paused, head_start, settle
 from tests.engine.test_openvino_serving import openvino_models
 
 
-def _stamped_openvino(tmp_path: Path, gguf: Path, ir: Path) -> Path:
+def stamped_openvino(tmp_path: Path, gguf: Path, ir: Path) -> Path:
     """A models dir whose default model `models prepare` stamped for OpenVINO f32 (offered on
     every CPU), its YAML leaving the choice to that stamp as by default."""
     models = openvino_models(tmp_path, gguf, ir, "f32")
@@ -30,7 +30,7 @@ def _stamped_openvino(tmp_path: Path, gguf: Path, ir: Path) -> Path:
 async def test_the_catalog_takes_the_head_start_compilation_and_leaves_none(
     settings: Settings, tmp_path: Path, default_gguf: Path, default_ir: Path
 ) -> None:
-    models = _stamped_openvino(tmp_path, default_gguf, default_ir)
+    models = stamped_openvino(tmp_path, default_gguf, default_ir)
     configured = settings.model_copy(
         update={"models_dir": models, "prepare_default_model": False, "workers": 2, "threads": 1}
     )

@@ -25,6 +25,7 @@ from app.config import Settings
 from app.engine.base import Tokenizer
 from app.engine.batcher import BatchEngine
 from app.engine.llama import ModelLoadError
+from app.engine.openvino_runtime import openvino_module
 from app.observability.metrics import Metrics
 from app.registry.prepare_engine import ir_pooling
 from app.registry.specs import PRECISIONS, ModelSpec, Precision
@@ -83,7 +84,7 @@ def _take_ahead(key: _Key) -> Any | None:
 def _compile(
     xml: Path, precision: Precision, streams: int, threads_per_stream: int, cache_dir: Path | None
 ) -> ov.CompiledModel:
-    import openvino as ov
+    ov = openvino_module()
 
     core = ov.Core()
     if cache_dir is not None:
@@ -105,7 +106,7 @@ def _compile(
 def cpu_capabilities() -> tuple[str, ...]:
     """OpenVINO's CPU plugin capabilities here; "BF16" means AVX512_BF16 or AMX. Asked once:
     every ov.Core() costs a plugin query."""
-    import openvino as ov
+    ov = openvino_module()
 
     capabilities: list[str] = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     return tuple(capabilities)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from app.engine.openvino_runtime import openvino_module
 from app.registry.convert import ConversionError, iter_tensors, load_config, pooling_mode
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ _MASKED = -1.0e4
 
 def build_ir(*, src: Path, dst: Path) -> Path:
     """Write `dst` (.xml, with its .bin beside it) for the BERT folder `src`, atomically."""
-    import openvino as ov
+    ov = openvino_module()
 
     model = build_model(src)
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -84,9 +85,7 @@ class _Graph:
     """Opset nodes over the weights; method names follow the BERT blocks they build."""
 
     def __init__(self, weights: Weights, *, heads: int, eps: float) -> None:
-        import openvino.opset13 as ops
-
-        self.ops = ops
+        self.ops = openvino_module().opset13
         self.w = weights
         self.heads = heads
         self.eps = eps
@@ -143,7 +142,7 @@ class _Graph:
         return self.layer_norm(ops.add(out, x), f"{prefix}.output.LayerNorm")
 
     def model(self, layers: int, pooling: str) -> ov.Model:
-        import openvino as ov
+        ov = openvino_module()
 
         ops = self.ops
         input_ids = ops.parameter([-1, -1], ov.Type.i64, name="input_ids")
