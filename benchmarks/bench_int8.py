@@ -22,7 +22,7 @@ import functools
 import os
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,7 +117,13 @@ def build_paths() -> list[Path_]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    compare(build_paths, (__doc__ or "").splitlines()[0], argv)
+
+
+def compare(build: Callable[[], list[Path_]], description: str, argv: Sequence[str] | None) -> None:
+    """Time `build()`'s paths (the first is the baseline) on bench_peers' workloads, with
+    their fidelity, and print the table."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--short", type=int, default=384)
     parser.add_argument("--chunks", type=int, default=96)
@@ -126,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     tokenizer = LlamaTokenizer(prepare_default(MODELS).path)
     texts, expected = load_reference(limit=10**6)
     work = workloads(tokenizer, args.short, args.chunks)
-    paths = build_paths()
+    paths = build()
     for path in paths:
         path.cosine = worst_cosine(embed(path.request, tokenizer, texts), expected)
     for round_ in range(args.rounds):
