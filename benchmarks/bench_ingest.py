@@ -3,7 +3,7 @@
 Run from the repository root:
 
     python -m benchmarks.bench_ingest [--files 200] [--max-bytes 8000] [--concurrency 4]
-        [--encoding base64|float] [--repeat-warm 1] [--piece-bytes 0]
+        [--encoding base64|float] [--repeat-warm 1] [--piece-bytes 0] [--by-thread]
 
 The folder holds the first --files distinct documents of `bench_chunking.load_corpus` (Debian
 copyright files, the common licenses, the test documents) of at most --max-bytes each, so
@@ -14,7 +14,9 @@ distinct pieces of about B bytes (issue 20 measured 5,183 files of ~340 tokens; 
 code as the CLI, in-process: the cold one on fresh storage (every file uploaded, chunked and
 embedded), the warm one on the same storage (files reused, chunks from SQLite, vectors from
 the embedding cache). Times are wall clock, with and without the app's start-up (migrations,
-model load): the file loop alone is what the command's summary reports.
+model load): the file loop alone is what the command's summary reports. --by-thread adds the
+cold run's CPU seconds by thread (benchmarks/thread_cpu.py): "native" threads are the engine's
+inference, the rest is the service's own work.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ import re
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings
 from app.ingest.run import EXIT_OK, IngestOptions, ingest
 from benchmarks.bench_chunking import load_corpus
+from benchmarks.thread_cpu import ThreadCpu
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -112,6 +116,17 @@ def timed_run(name: str, options: IngestOptions, settings: Settings) -> Result:
     )
 
 
+def by_thread(spent: dict[str, float], run: Result) -> str:
+    """The run's CPU by thread: the engine's inference threads are the "native" ones."""
+    total = sum(spent.values())
+    lines = [f"  CPU by thread: {total:.1f} s in {run.wall:.1f} s ({total / run.wall:.2f} cores)"]
+    for kind, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+        share = seconds / total if total else 0.0
+        per_doc = seconds / run.documents * 1000
+        lines.append(f"    {kind:<36} {seconds:7.2f} s {share:6.1%} {per_doc:6.1f} ms/doc")
+    return "\n".join(lines)
+
+
 def machine_line() -> str:
     cpuinfo = Path("/proc/cpuinfo")
     models = [
@@ -134,6 +149,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--encoding", choices=("base64", "float"), default="base64")
     parser.add_argument("--piece-bytes", type=int, default=0, help="short files of ~B bytes")
     parser.add_argument("--repeat-warm", type=int, default=1, help="warm runs (best is kept)")
+    parser.add_argument(
+        "--by-thread", action="store_true", help="the cold run's CPU seconds by thread (Linux)"
+    )
     return parser.parse_args(argv)
 
 
@@ -153,8 +171,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             concurrency=args.concurrency,
             encoding_format=args.encoding,
         )
-        cold = timed_run("cold", options, settings)
+        measure: AbstractContextManager[dict[str, float]] = (
+            ThreadCpu().measuring() if args.by_thread else nullcontext({})
+        )
+        with measure as spent:
+            cold = timed_run("cold", options, settings)
         print(cold.line())
+        if spent:
+            print(by_thread(spent, cold))
         warm = min(
             (timed_run("warm", options, settings) for _ in range(args.repeat_warm)),
             key=lambda r: r.loop,

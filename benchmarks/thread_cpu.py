@@ -1,0 +1,75 @@
+"""CPU seconds by thread of this process over a block of work, for telling the engine's
+inference from the service's own work (Linux: /proc/self/task).
+
+Python threads are named by their `threading` name, numbers folded (see `_kind`); threads
+Python did not start (OpenVINO's inference streams, llama.cpp's) are "native". Threads that end
+during the block are counted up to their last sample, taken every `every` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TASKS = Path("/proc/self/task")
+
+
+def _cpu_seconds(tid: str) -> float | None:
+    try:
+        fields = (TASKS / tid / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # ended since the listing
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _kind(name: str) -> str:
+    """A thread's name without its number: "Thread-3 (_connection_worker_thread)" is
+    "Thread (_connection_worker_thread)", "ThreadPoolExecutor-0_1" "ThreadPoolExecutor"."""
+    return re.sub(r"[-_ ]?\d+(_\d+)?(?=$| \()", "", name) or name
+
+
+class ThreadCpu:
+    def __init__(self, every: float = 0.2) -> None:
+        self.every = every
+        self._last: dict[str, tuple[str, float]] = {}  # tid -> (kind, CPU seconds)
+        self._stop = threading.Event()
+
+    def sample(self) -> None:
+        names = {str(t.native_id): _kind(t.name) for t in threading.enumerate()}
+        for tid in os.listdir(TASKS):
+            seconds = _cpu_seconds(tid)
+            if seconds is not None:
+                kind = names.get(tid) or self._last.get(tid, ("native", 0.0))[0]
+                self._last[tid] = (kind, seconds)
+
+    def totals(self) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for kind, seconds in self._last.values():
+            found[kind] = found.get(kind, 0.0) + seconds
+        return found
+
+    @contextmanager
+    def measuring(self) -> Iterator[dict[str, float]]:
+        """Yields a dict filled, when the block ends, with each kind's CPU seconds in it."""
+        self.sample()
+        before = self.totals()
+        poller = threading.Thread(target=self._poll, name="thread-cpu", daemon=True)
+        poller.start()
+        spent: dict[str, float] = {}
+        try:
+            yield spent
+        finally:
+            self._stop.set()
+            poller.join()
+            self.sample()
+            after = self.totals()
+            after.pop("thread-cpu", None)
+            spent.update({kind: s - before.get(kind, 0.0) for kind, s in after.items()})
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.every):
+            self.sample()
