@@ -31,7 +31,7 @@ from app.registry.prepare_engine import ir_pooling
 from app.registry.specs import PRECISIONS, ModelSpec, Precision
 
 if TYPE_CHECKING:
-    import openvino as ov
+    from app.engine.openvino_runtime import CompiledModel
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def _take_ahead(key: _Key) -> Any | None:
 
 def _compile(
     xml: Path, precision: Precision, streams: int, threads_per_stream: int, cache_dir: Path | None
-) -> ov.CompiledModel:
+) -> CompiledModel:
     ov = openvino_module()
 
     core = ov.Core()
@@ -155,7 +155,7 @@ def openvino_engine(
     )
 
 
-def _first_inference(compiled: ov.CompiledModel) -> None:
+def _first_inference(compiled: CompiledModel) -> None:
     """One inference on this thread before any worker runs one. The first input copy in a
     process initialises pybind11's NumPy API under a function-local static; two worker threads
     getting there at once deadlock (one waits on the static's guard holding the GIL, the other
@@ -185,7 +185,7 @@ class OpenVinoModel:
             )
         except RuntimeError as exc:
             raise ModelLoadError(f"OpenVINO could not compile {xml}: {exc}") from exc
-        self.compiled: ov.CompiledModel = compiled
+        self.compiled: CompiledModel = compiled
         _first_inference(compiled)
         self.path = xml
         self.precision = precision

@@ -17,6 +17,11 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for annotations elsewhere; nothing is imported when running
+    from openvino import CompiledModel as CompiledModel
+    from openvino import Model as Model
 
 TELEMETRY_PACKAGE = "openvino_telemetry"
 

@@ -23,7 +23,7 @@ from app.engine.openvino_runtime import openvino_module
 from app.registry.convert import ConversionError, iter_tensors, load_config, pooling_mode
 
 if TYPE_CHECKING:
-    import openvino as ov
+    from app.engine.openvino_runtime import Model
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def build_ir(*, src: Path, dst: Path) -> Path:
     return dst
 
 
-def build_model(src: Path, graph_type: Callable[..., _Graph] | None = None) -> ov.Model:
+def build_model(src: Path, graph_type: Callable[..., _Graph] | None = None) -> Model:
     """The pooled-embedding graph of the BERT folder `src` (ConversionError if unsupported).
     `graph_type` builds the nodes instead of `_Graph` (benchmarks/bench_int8.py's int8 weights)."""
     config = load_config(src)
@@ -141,7 +141,7 @@ class _Graph:
         out = self.dense(inner, f"{prefix}.output.dense")
         return self.layer_norm(ops.add(out, x), f"{prefix}.output.LayerNorm")
 
-    def model(self, layers: int, pooling: str) -> ov.Model:
+    def model(self, layers: int, pooling: str) -> Model:
         ov = openvino_module()
 
         ops = self.ops
