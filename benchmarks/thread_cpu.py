@@ -18,10 +18,14 @@ from pathlib import Path
 TASKS = Path("/proc/self/task")
 
 
-def _cpu_seconds(tid: str) -> float | None:
+ENDED = "(threads ended between samples)"
+
+
+def _cpu_seconds(stat: Path) -> float | None:
+    """User plus system CPU seconds from a /proc stat file; None if the thread has ended."""
     try:
-        fields = (TASKS / tid / "stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:  # ended since the listing
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -36,12 +40,11 @@ class ThreadCpu:
     def __init__(self, every: float = 0.2) -> None:
         self.every = every
         self._last: dict[str, tuple[str, float]] = {}  # tid -> (kind, CPU seconds)
-        self._stop = threading.Event()
 
     def sample(self) -> None:
         names = {str(t.native_id): _kind(t.name) for t in threading.enumerate()}
         for tid in os.listdir(TASKS):
-            seconds = _cpu_seconds(tid)
+            seconds = _cpu_seconds(TASKS / tid / "stat")
             if seconds is not None:
                 kind = names.get(tid) or self._last.get(tid, ("native", 0.0))[0]
                 self._last[tid] = (kind, seconds)
@@ -54,22 +57,30 @@ class ThreadCpu:
 
     @contextmanager
     def measuring(self) -> Iterator[dict[str, float]]:
-        """Yields a dict filled, when the block ends, with each kind's CPU seconds in it."""
+        """Yields a dict filled, when the block ends, with each kind's CPU seconds in it; what
+        the process spent in threads no sample saw (short-lived ones, or the last moments of
+        ended ones) is under ENDED."""
+        process = Path("/proc/self/stat")
         self.sample()
-        before = self.totals()
-        poller = threading.Thread(target=self._poll, name="thread-cpu", daemon=True)
+        before, process_before = self.totals(), _cpu_seconds(process) or 0.0
+        stop = threading.Event()
+        poller = threading.Thread(target=self._poll, args=(stop,), name="thread-cpu", daemon=True)
         poller.start()
         spent: dict[str, float] = {}
         try:
             yield spent
         finally:
-            self._stop.set()
+            stop.set()
             poller.join()
             self.sample()
             after = self.totals()
-            after.pop("thread-cpu", None)
-            spent.update({kind: s - before.get(kind, 0.0) for kind, s in after.items()})
+            seen = {kind: s - before.get(kind, 0.0) for kind, s in after.items()}
+            unseen = (_cpu_seconds(process) or 0.0) - process_before - sum(seen.values())
+            seen.pop("thread-cpu", None)
+            spent.update(seen)
+            if unseen >= 0.05:  # below a few clock ticks it is rounding
+                spent[ENDED] = unseen
 
-    def _poll(self) -> None:
-        while not self._stop.wait(self.every):
+    def _poll(self, stop: threading.Event) -> None:
+        while not stop.wait(self.every):
             self.sample()

@@ -29,9 +29,9 @@ TELEMETRY_PACKAGE = "openvino_telemetry"
 def openvino_module() -> ModuleType:
     """The `openvino` module, its telemetry blocked if this is its first import here."""
     if "openvino" not in sys.modules:
-        # None in sys.modules makes `import openvino_telemetry` raise ImportError; setdefault
-        # leaves the package alone if something in this process already imported it.
-        sys.modules.setdefault(TELEMETRY_PACKAGE, None)  # type: ignore[arg-type]
+        # None in sys.modules makes `import openvino_telemetry` raise ImportError, also when
+        # something in this process imported the package before (it keeps its own reference).
+        sys.modules[TELEMETRY_PACKAGE] = None  # type: ignore[assignment]
     import openvino
 
     module: ModuleType = openvino

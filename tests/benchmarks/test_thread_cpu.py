@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from benchmarks.thread_cpu import ThreadCpu, _kind
+from benchmarks.thread_cpu import ENDED, ThreadCpu, _kind
 
 
 def _spin(seconds: float) -> None:
@@ -30,3 +30,17 @@ def test_thread_names_fold_their_numbers() -> None:
     assert _kind("embed-all-MiniLM-L6-v2-1") == "embed-all-MiniLM-L6-v2"
     assert _kind("ThreadPoolExecutor-0_1") == "ThreadPoolExecutor"
     assert _kind("AnyIO worker thread") == "AnyIO worker thread"
+
+
+def test_a_thread_no_sample_saw_is_still_counted() -> None:
+    cpu = ThreadCpu(every=60.0)  # no sample between the block's first and last
+    with cpu.measuring() as spent:
+        worker = threading.Thread(target=_spin, args=(0.3,), name="short-lived")
+        worker.start()
+        worker.join()
+        time.sleep(0.2)  # join returns before the OS thread is gone from /proc/self/task
+    assert "short-lived" not in spent
+    assert 0.2 <= spent[ENDED] <= 0.5, spent
+    with cpu.measuring() as again:  # the same instance measures a second block
+        _spin(0.2)
+    assert 0.15 <= again["MainThread"] <= 0.4, again
