@@ -26,19 +26,15 @@ from benchmarks.bench_int8 import Path_, compare, compiled_request
 class FusedQkvGraph(openvino_ir._Graph):
     """Attention whose three input projections are one matrix multiply."""
 
-    def attention(self, x: Any, bias: Any, prefix: str) -> Any:
+    def projections(self, x: Any, prefix: str) -> tuple[Any, Any, Any]:
         ops = self.ops
-        parts = [f"{prefix}.self.{n}" for n in ("query", "key", "value")]
+        parts = [f"{prefix}.{n}" for n in ("query", "key", "value")]
         weight = np.concatenate([self.w[f"{p}.weight"] for p in parts], axis=0)
-        bias_qkv = np.concatenate([self.w[f"{p}.bias"] for p in parts], axis=0)
+        bias = np.concatenate([self.w[f"{p}.bias"] for p in parts], axis=0)
         product = ops.matmul(x, ops.constant(weight), False, True)
-        qkv = ops.split(ops.add(product, ops.constant(bias_qkv)), ops.constant(np.int64(-1)), 3)
+        qkv = ops.split(ops.add(product, ops.constant(bias)), ops.constant(np.int64(-1)), 3)
         q, k, v = (self.split_heads(output) for output in qkv.outputs())
-        context = ops.scaled_dot_product_attention(q, k, v, bias, causal=False)
-        merged = ops.transpose(context, ops.constant(np.array([0, 2, 1, 3], dtype=np.int64)))
-        flat = ops.reshape(merged, ops.constant(np.array([0, 0, -1], dtype=np.int64)), True)
-        out = self.dense(flat, f"{prefix}.output.dense")
-        return self.layer_norm(ops.add(out, x), f"{prefix}.output.LayerNorm")
+        return q, k, v
 
 
 class TanhGeluGraph(openvino_ir._Graph):

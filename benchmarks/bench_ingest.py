@@ -16,7 +16,7 @@ embedded), the warm one on the same storage (files reused, chunks from SQLite, v
 the embedding cache). Times are wall clock, with and without the app's start-up (migrations,
 model load): the file loop alone is what the command's summary reports. --by-thread adds the
 cold run's CPU seconds by thread (benchmarks/thread_cpu.py): "native" threads are the engine's
-inference, the rest is the service's own work.
+(its inference, and its compile at start-up), the rest is the service's own work.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def timed_run(name: str, options: IngestOptions, settings: Settings) -> Result:
 
 
 def by_thread(spent: dict[str, float], run: Result) -> str:
-    """The run's CPU by thread: the engine's inference threads are the "native" ones."""
+    """The run's CPU by thread: the engine's own threads are the "native" ones."""
     total = sum(spent.values())
     lines = [f"  CPU by thread: {total:.1f} s in {run.wall:.1f} s ({total / run.wall:.2f} cores)"]
     for kind, seconds in sorted(spent.items(), key=lambda item: -item[1]):

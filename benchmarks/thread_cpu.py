@@ -2,8 +2,9 @@
 inference from the service's own work (Linux: /proc/self/task).
 
 Python threads are named by their `threading` name, numbers folded (see `_kind`); threads
-Python did not start (OpenVINO's inference streams, llama.cpp's) are "native". Threads that end
-during the block are counted up to their last sample, taken every `every` seconds.
+Python did not start (OpenVINO's streams, which also compile at start, llama.cpp's) are
+"native". Threads that end during the block are counted by kind up to their last sample, taken
+every `every` seconds; what no sample saw is reported as ENDED.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 TASKS = Path("/proc/self/task")
-
-
 ENDED = "(threads ended between samples)"
 
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 Weights = dict[str, npt.NDArray[np.float32]]
 # HF's additive mask value for padded keys: large enough that softmax gives them 0.
 _MASKED = -1.0e4
+_QKV = ("query", "key", "value")
 
 
 def build_ir(*, src: Path, dst: Path) -> Path:
@@ -124,11 +125,14 @@ class _Graph:
         split = ops.reshape(x, shape, special_zero=True)
         return ops.transpose(split, ops.constant(np.array([0, 2, 1, 3], dtype=np.int64)))
 
+    def projections(self, x: Any, prefix: str) -> tuple[Any, Any, Any]:
+        """Query, key and value of `x`, split into heads."""
+        q, k, v = (self.split_heads(self.dense(x, f"{prefix}.{n}")) for n in _QKV)
+        return q, k, v
+
     def attention(self, x: Any, bias: Any, prefix: str) -> Any:
         ops = self.ops
-        q, k, v = (
-            self.split_heads(self.dense(x, f"{prefix}.self.{n}")) for n in ("query", "key", "value")
-        )
+        q, k, v = self.projections(x, f"{prefix}.self")
         context = ops.scaled_dot_product_attention(q, k, v, bias, causal=False)
         merged = ops.transpose(context, ops.constant(np.array([0, 2, 1, 3], dtype=np.int64)))
         flat = ops.reshape(merged, ops.constant(np.array([0, 0, -1], dtype=np.int64)), True)
