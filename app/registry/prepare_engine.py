@@ -25,7 +25,7 @@ from app.registry.specs import (
     precision_of,
     read_yaml,
 )
-from app.registry.stamp import read_stamp, write_stamp
+from app.registry.stamp import Stamp, read_stamp, write_stamp
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,18 @@ def check_precision(precision: Precision, source: Path) -> Precision:
     return precision
 
 
+def runs_here(backend: str, precision: str) -> bool:
+    """Whether this CPU computes the engine's precision natively. A choice stamped on another
+    machine (a models dir copied, or shared by replicas) may name OpenVINO bf16 where this CPU
+    has no native bf16: OpenVINO then runs f32 without a word, and the bf16 label would key f32
+    vectors in the embedding cache."""
+    if backend != "openvino" or precision == "f32":
+        return True
+    from app.engine.openvino import offered_precisions
+
+    return precision in offered_precisions()
+
+
 def engine_for(spec: ModelSpec) -> EngineDecision:
     """The engine a spec is served with: pinned, or what `models prepare` stamped."""
     if spec.backend == "openvino":
@@ -99,6 +111,15 @@ def engine_for(spec: ModelSpec) -> EngineDecision:
     if spec.backend == "auto" and stamp is not None and stamp.extra.get("engine") == "openvino":
         if read_stamp(ir_weights(spec.ir)) is not None and spec.ir.is_file():
             chosen = str(stamp.extra.get("precision", "f32"))
+            if not runs_here("openvino", chosen):
+                log.warning(
+                    "%s: OpenVINO %s was chosen on another CPU; this one has no native %s, so "
+                    "it is served in f32 (`ragprep models prepare` measures again here)",
+                    spec.name,
+                    chosen,
+                    chosen,
+                )
+                return EngineDecision("openvino", "f32", f"{chosen} not native on this CPU")
             return EngineDecision("openvino", chosen, str(stamp.extra.get("engine_reason", "")))
         log.warning(
             "%s: OpenVINO IR %s is missing; serving with llama.cpp until `ragprep "
@@ -119,7 +140,7 @@ def decide_default_engine(
 ) -> EngineDecision:
     """For the default model: build the IR if OpenVINO may serve it, and measure when the YAML
     leaves the choice to this machine (unless `pin`, RAGPREP_DEFAULT_ENGINE, names it); a
-    choice already stamped is kept."""
+    choice already stamped is kept where this CPU computes its precision natively."""
     raw = read_yaml(config)
     backend, precision_pin = backend_of(raw), precision_of(raw, config)
     if backend == "llama":
@@ -132,17 +153,8 @@ def decide_default_engine(
     stamp = read_stamp(gguf)
     if pin is not None:
         decision = _pinned(pin, weight_type, config)
-    elif (
-        stamp is not None
-        and stamp.extra.get("engine")
-        and precision_pin
-        in (
-            None,
-            stamp.extra["precision"],
-        )
-    ):
-        extra = stamp.extra
-        return EngineDecision(extra["engine"], extra["precision"], extra.get("engine_reason", ""))
+    elif (kept := _stamped_choice(stamp, precision_pin, gguf)) is not None:
+        return kept
     else:
         decision = _measure(gguf, weight_type, ir, precision_pin)
     if stamp is not None and (stamp.extra.get("engine"), stamp.extra.get("precision")) == (
@@ -160,6 +172,27 @@ def decide_default_engine(
         engine_reason=decision.reason,
     )
     return decision
+
+
+def _stamped_choice(
+    stamp: Stamp | None, precision_pin: Precision | None, gguf: Path
+) -> EngineDecision | None:
+    """The engine stamped by an earlier prepare, if the YAML's precision pin allows it and this
+    CPU computes its precision natively (else it is measured again here)."""
+    if stamp is None or not stamp.extra.get("engine"):
+        return None
+    backend, precision = stamp.extra["engine"], stamp.extra["precision"]
+    if precision_pin not in (None, precision):
+        return None
+    if not runs_here(backend, precision):
+        log.warning(
+            "%s: %s %s was chosen on another CPU and is not native here; measuring again",
+            gguf.stem,
+            backend,
+            precision,
+        )
+        return None
+    return EngineDecision(backend, precision, stamp.extra.get("engine_reason", ""))
 
 
 def _pinned(pin: str, weight_type: OutType, config: Path) -> EngineDecision:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.config import Settings
+from app.engine import openvino as openvino_engine
 from app.engine.catalog import load_catalog
 from app.engine.openvino import offered_precisions
 from app.registry.engine_choice import EngineMeasurement, decide_engine
 from app.registry.prepare import DEFAULT_CONFIG, prepare_default
 from app.registry.specs import RegistryError
-from app.registry.stamp import read_stamp
+from app.registry.stamp import read_stamp, write_stamp
 
 
 def m(backend: Any, precision: str, speed: float, fidelity: float = 0.999995) -> EngineMeasurement:
@@ -136,3 +138,79 @@ def test_default_engine_setting_pins_the_engine_and_stamps_it(tmp_path: Path) ->
             assert (model.backend, model.precision) == expected
         finally:
             catalog.stop()
+
+
+def chosen_elsewhere(gguf: Path) -> None:
+    """Stamp the engine choice that a models dir prepared on a CPU with native bf16 carries."""
+    stamp = read_stamp(gguf)
+    assert stamp is not None
+    write_stamp(
+        gguf,
+        weight_type=stamp.weight_type,
+        reason=stamp.reason,
+        engine="openvino",
+        precision="bf16",
+        engine_reason="measured on another CPU",
+    )
+
+
+@pytest.fixture
+def prepared_elsewhere(tmp_path: Path) -> Path:
+    """A models dir whose default model was prepared here, then stamped OpenVINO bf16."""
+    config = tmp_path / "all-MiniLM-L6-v2.yaml"
+    config.write_text(DEFAULT_CONFIG.replace("# weight_type: bf16", "weight_type: f32"))
+    chosen_elsewhere(prepare_default(tmp_path).path)
+    return tmp_path
+
+
+def this_cpu(monkeypatch: pytest.MonkeyPatch, *capabilities: str) -> None:
+    """What OpenVINO reports of the CPU; both branches run on any machine."""
+    monkeypatch.setattr(openvino_engine, "cpu_capabilities", lambda: capabilities)
+
+
+def test_a_bf16_choice_from_another_cpu_is_measured_again_where_bf16_is_not_native(
+    prepared_elsewhere: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    this_cpu(monkeypatch, "FP32", "INT8", "BIN")
+    with caplog.at_level(logging.WARNING):
+        again = prepare_default(prepared_elsewhere)
+    assert "chosen on another CPU and is not native here; measuring again" in caplog.text
+    assert again.engine is not None and again.engine.precision != "bf16"
+    assert "openvino f32" in again.engine.reason and "openvino bf16" not in again.engine.reason
+    stamp = read_stamp(again.path)
+    assert stamp is not None
+    assert (stamp.extra["engine"], stamp.extra["precision"]) == (
+        again.engine.backend,
+        again.engine.precision,
+    )
+
+
+def test_a_bf16_choice_from_another_cpu_is_kept_where_bf16_is_native(
+    prepared_elsewhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    this_cpu(monkeypatch, "BF16", "FP32", "INT8")
+    kept = prepare_default(prepared_elsewhere)
+    assert kept.engine is not None
+    assert (kept.engine.backend, kept.engine.precision) == ("openvino", "bf16")
+    assert kept.engine.reason == "measured on another CPU"
+
+
+def test_a_catalog_not_preparing_serves_f32_where_the_stamped_bf16_is_not_native(
+    prepared_elsewhere: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Replicas sharing a models dir prepared elsewhere: the label (and so the embedding cache
+    key) says what this CPU computes, never bf16 over f32 vectors."""
+    this_cpu(monkeypatch, "FP32", "INT8", "BIN")
+    settings = Settings(
+        storage_dir=prepared_elsewhere / "storage",
+        models_dir=prepared_elsewhere,
+        prepare_default_model=False,
+    )
+    with caplog.at_level(logging.WARNING):
+        catalog = load_catalog(settings)
+    try:
+        [model] = catalog
+        assert (model.backend, model.precision) == ("openvino", "f32")
+    finally:
+        catalog.stop()
+    assert "no native bf16, so it is served in f32" in caplog.text
