@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install model sysdeps ocr-deps run test test-pg lint format typecheck check bench bench-deps clean
+.PHONY: install model bytecode sysdeps ocr-deps run test test-pg lint format typecheck check bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,14 +23,16 @@ install: $(STAMP)
 
 # Builds models/all-MiniLM-L6-v2.gguf once from the packaged weights, in the weight type measured
 # fastest here (f16, bf16 or f32; cosine >= 0.9999 kept); a stamped, unchanged file is kept.
-# compileall: an editable install leaves app/ without bytecode, and where PYTHONDONTWRITEBYTECODE
-# is set (as on the development VMs) every start compiled ~110 modules from source again, 0.14-0.17
-# s of CPU. It rewrites only what changed; Python still reads the cache with that variable set.
 model: install
 	$(BIN)/ragprep models prepare
+
+# An editable install leaves app/ without bytecode, and where PYTHONDONTWRITEBYTECODE is set (as
+# on the development VMs) every start compiled ~110 modules from source again, 0.14-0.17 s of CPU.
+# compileall rewrites only what changed; Python still reads the cache with that variable set.
+bytecode: install
 	$(BIN)/python -m compileall -q app migrations
 
-run: model ocr-deps
+run: model bytecode ocr-deps
 	$(BIN)/ragprep serve --host $(HOST) --port $(PORT)
 
 # Debian packages some tests need (browser, PDF tools, PostgreSQL): .ci/apt-packages.txt.
@@ -51,7 +53,7 @@ PG_TESTS := tests/db tests/test_replicas.py tests/api/test_files.py tests/api/te
 	tests/services/test_lexical.py tests/services/test_vector_store_queue.py \
 	tests/api/test_hostile_documents.py
 
-test: model sysdeps
+test: model bytecode sysdeps
 	$(BIN)/python -m pytest
 	$(MAKE) test-pg
 
@@ -79,7 +81,7 @@ bench-deps: install
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[bench]'
 
-bench: model bench-deps
+bench: model bytecode bench-deps
 	$(BIN)/python -m benchmarks.bench_peers
 	$(BIN)/python -m benchmarks.bench_startup
 	$(BIN)/python -m benchmarks.bench_embeddings --budgets 512 1024 --repeat 3

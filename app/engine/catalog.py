@@ -172,6 +172,12 @@ def _load(
 ) -> LoadedModel:
     path = ensure_gguf(spec)
     decision = engine_for(spec)
+    if decision.stand_in:
+        log.warning(
+            "%s: served with OpenVINO f32: %s (`ragprep models prepare` measures again here)",
+            spec.name,
+            decision.reason,
+        )
     if decision.backend == "openvino" and spec.hf_dir is not None:
         ensure_ir(spec.ir, spec.hf_dir)
     # Two configs of one file (LocalAI's text-embedding-ada-002 over the default model, say)
@@ -232,8 +238,8 @@ def warm_up(settings: Settings) -> None:
         return
     for spec in specs:
         decision = engine_for(spec) if spec.backend == "auto" else None
-        if decision is None or decision.backend != "openvino":
-            continue
+        if decision is None or decision.backend != "openvino" or decision.stand_in:
+            continue  # a stand-in is measured again by prepare, which may choose otherwise
         workers, threads = decode_layout(spec, settings)
         precision: Precision = "bf16" if decision.precision == "bf16" else "f32"
         compile_in_background(

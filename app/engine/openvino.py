@@ -113,8 +113,9 @@ def cpu_capabilities() -> tuple[str, ...]:
 
 
 def offered_precisions(capabilities: Sequence[str] | None = None) -> tuple[Precision, ...]:
-    """The precisions OpenVINO may serve with on a CPU (this one unless given), fastest first:
-    without native bf16 the plugin would emulate it, slower than f32, so it is not offered."""
+    """The precisions OpenVINO may serve with on a CPU (this one unless given), fastest first.
+    Without native bf16 the plugin runs f32 when asked for bf16 (seen on an AVX2-only EPYC), so
+    bf16 is not offered there: it would only be a wrong label."""
     found = cpu_capabilities() if capabilities is None else capabilities
     return PRECISIONS if "BF16" in found else ("f32",)
 

@@ -35,6 +35,8 @@ class EngineDecision:
     backend: Backend
     precision: str  # GGUF weight type for llama.cpp, inference precision for OpenVINO
     reason: str
+    # The stamp named a precision this CPU does not compute natively; f32 is served instead.
+    stand_in: bool = False
 
 
 def ir_weights(ir: Path) -> Path:
@@ -89,12 +91,11 @@ def check_precision(precision: Precision, source: Path) -> Precision:
     return precision
 
 
-def runs_here(backend: str, precision: str) -> bool:
-    """Whether this CPU computes the engine's precision natively. A choice stamped on another
-    machine (a models dir copied, or shared by replicas) may name OpenVINO bf16 where this CPU
-    has no native bf16: OpenVINO then runs f32 without a word, and the bf16 label would key f32
-    vectors in the embedding cache."""
-    if backend != "openvino" or precision == "f32":
+def native_here(precision: str) -> bool:
+    """Whether this CPU computes OpenVINO's `precision` natively. A choice stamped on another
+    machine (a models dir copied from it) may name bf16 where this CPU has none: OpenVINO then
+    runs f32 without a word, and a bf16 label would key f32 vectors in the embedding cache."""
+    if precision == "f32":
         return True
     from app.engine.openvino import offered_precisions
 
@@ -110,17 +111,7 @@ def engine_for(spec: ModelSpec) -> EngineDecision:
     weight_type = stamp.weight_type if stamp is not None else (spec.weight_type or "")
     if spec.backend == "auto" and stamp is not None and stamp.extra.get("engine") == "openvino":
         if read_stamp(ir_weights(spec.ir)) is not None and spec.ir.is_file():
-            chosen = str(stamp.extra.get("precision", "f32"))
-            if not runs_here("openvino", chosen):
-                log.warning(
-                    "%s: OpenVINO %s was chosen on another CPU; this one has no native %s, so "
-                    "it is served in f32 (`ragprep models prepare` measures again here)",
-                    spec.name,
-                    chosen,
-                    chosen,
-                )
-                return EngineDecision("openvino", "f32", f"{chosen} not native on this CPU")
-            return EngineDecision("openvino", chosen, str(stamp.extra.get("engine_reason", "")))
+            return _stamped_openvino(stamp)
         log.warning(
             "%s: OpenVINO IR %s is missing; serving with llama.cpp until `ragprep "
             "models prepare` rebuilds it",
@@ -128,6 +119,14 @@ def engine_for(spec: ModelSpec) -> EngineDecision:
             spec.ir,
         )
     return EngineDecision("llama", weight_type, "llama.cpp")
+
+
+def _stamped_openvino(stamp: Stamp) -> EngineDecision:
+    chosen = str(stamp.extra.get("precision", "f32"))
+    if native_here(chosen):
+        return EngineDecision("openvino", chosen, str(stamp.extra.get("engine_reason", "")))
+    reason = f"{chosen}, as stamped on another CPU, is not native on this one"
+    return EngineDecision("openvino", "f32", reason, stand_in=True)
 
 
 def decide_default_engine(
@@ -179,12 +178,12 @@ def _stamped_choice(
 ) -> EngineDecision | None:
     """The engine stamped by an earlier prepare, if the YAML's precision pin allows it and this
     CPU computes its precision natively (else it is measured again here)."""
-    if stamp is None or not stamp.extra.get("engine"):
+    if stamp is None or not stamp.extra.get("engine") or not stamp.extra.get("precision"):
         return None
     backend, precision = stamp.extra["engine"], stamp.extra["precision"]
     if precision_pin not in (None, precision):
         return None
-    if not runs_here(backend, precision):
+    if backend == "openvino" and not native_here(precision):
         log.warning(
             "%s: %s %s was chosen on another CPU and is not native here; measuring again",
             gguf.stem,
