@@ -8,7 +8,6 @@ reads it with one stat() and never measures. The IR is built from safetensors, w
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -161,7 +160,13 @@ def decide_default_engine(
         decision.precision,
     ):
         return decision
-    log.info("serving %s with %s %s: %s", gguf.stem, *dataclasses.astuple(decision))
+    log.info(
+        "serving %s with %s %s: %s",
+        gguf.stem,
+        decision.backend,
+        decision.precision,
+        decision.reason,
+    )
     write_stamp(
         gguf,
         weight_type=weight_type,

@@ -173,10 +173,11 @@ def test_a_bf16_choice_from_another_cpu_is_measured_again_where_bf16_is_not_nati
     prepared_elsewhere: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     this_cpu(monkeypatch, "FP32", "INT8", "BIN")
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         again = prepare_default(prepared_elsewhere)
     assert "chosen on another CPU and is not native here; measuring again" in caplog.text
     assert again.engine is not None and again.engine.precision != "bf16"
+    assert f"serving all-MiniLM-L6-v2 with {again.engine.backend} " in caplog.text
     # Measured here: llama.cpp and OpenVINO f32 timed, bf16 not offered.
     assert "llama f32" in again.engine.reason and "openvino f32" in again.engine.reason
     assert "openvino bf16" not in again.engine.reason
